@@ -1,0 +1,332 @@
+"""A real Glance 33 (from PyPI, in its own venv) with several stores.
+
+glance-api runs under gunicorn serving ``glance.wsgi.api:application`` on
+127.0.0.1, with sqlite, file stores, a read-only http store, and (when
+given) rbd stores. Authentication is either the local stand-in filter
+(``glance_localauth``) or real Keystone through keystonemiddleware.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import textwrap
+import urllib.request
+
+from localenv import common
+
+GLANCE_REQUIREMENTS = ['glance==33.0.0', 'python-glanceclient',
+                       'gunicorn']
+
+
+def ensure_glance_venv():
+    return common.ensure_venv('glance-venv', GLANCE_REQUIREMENTS)
+
+
+@dataclasses.dataclass
+class StoreSpec:
+    """One ``enabled_backends`` entry."""
+
+    id: str
+    type: str = 'file'
+    description: str = ''
+    options: dict = dataclasses.field(default_factory=dict)
+
+
+DEFAULT_STORES = (
+    StoreSpec('fast', 'file', 'Fast file store (Glance default)'),
+    StoreSpec('cheap', 'file', 'Cheap file store'),
+    StoreSpec('archive', 'file', 'Archive file store'),
+    StoreSpec('web', 'http', 'Read-only http store'),
+)
+
+# The filter that sets the SQLite BEGIN mode and busy timeout so concurrent
+# uploads do not fail with "database is locked" (measured: 10 of 16 failed
+# without it); loaded into glance-api by a .pth-free sitecustomize.
+SQLITE_SITECUSTOMIZE = textwrap.dedent('''\
+    import sqlalchemy
+    from sqlalchemy import event
+
+    _create_engine = sqlalchemy.create_engine
+
+    def _patched_create_engine(*args, **kwargs):
+        engine = _create_engine(*args, **kwargs)
+        if engine.dialect.name == 'sqlite':
+            @event.listens_for(engine, 'connect')
+            def _connect(dbapi_connection, record):
+                dbapi_connection.execute('PRAGMA busy_timeout = 30000')
+
+            @event.listens_for(engine, 'before_cursor_execute', retval=True)
+            def _immediate(conn, cursor, statement, params, context, many):
+                # oslo.db emits a plain BEGIN; take the write lock up front
+                # so concurrent writers wait instead of failing.
+                if statement == 'BEGIN':
+                    statement = 'BEGIN IMMEDIATE'
+                return statement, params
+        return engine
+
+    sqlalchemy.create_engine = _patched_create_engine
+''')
+
+
+class GlanceServer:
+    """One glance-api process and its configuration, data and logs."""
+
+    def __init__(self, workdir, stores=DEFAULT_STORES, default_store='fast',
+                 multistore=True, keystone=None, extra_conf=None):
+        self.workdir = workdir
+        self.stores = list(stores)
+        self.default_store = default_store
+        self.multistore = multistore
+        self.keystone = keystone
+        self.extra_conf = extra_conf or {}
+        self.port = common.free_port()
+        self.process = None
+        self.venv = ensure_glance_venv()
+        self.confdir = os.path.join(workdir, 'etc')
+        self.logfile = os.path.join(workdir, 'glance-api.log')
+
+    @property
+    def url(self):
+        return 'http://127.0.0.1:%d' % self.port
+
+    def datadir(self, store_id):
+        return os.path.join(self.workdir, 'stores', store_id)
+
+    # -- configuration -------------------------------------------------
+
+    def _conf_sections(self):
+        auth_flavor = 'keystone' if self.keystone else 'localauth'
+        sections = {
+            'DEFAULT': {
+                'bind_host': '127.0.0.1',
+                'bind_port': str(self.port),
+                'debug': 'true',
+                'log_file': self.logfile,
+                'use_stderr': 'false',
+                'worker_self_reference_url': self.url,
+                'enabled_import_methods': '[glance-direct,web-download,'
+                                          'copy-image]',
+                'show_multiple_locations': 'false',
+                'image_cache_dir': os.path.join(self.workdir, 'cache'),
+            },
+            'database': {
+                'connection': 'sqlite:///%s' % os.path.join(
+                    self.workdir, 'glance.sqlite'),
+            },
+            'paste_deploy': {
+                'flavor': auth_flavor,
+                'config_file': os.path.join(self.confdir,
+                                            'glance-api-paste.ini'),
+            },
+            'oslo_policy': {'enforce_new_defaults': 'true',
+                            'enforce_scope': 'false'},
+            'import_filtering_opts': {
+                'allowed_hosts': '[127.0.0.1]',
+                'disallowed_schemes': '[]',
+                'allowed_ports': '[]',
+            },
+            'os_glance_staging_store': {
+                'filesystem_store_datadir': os.path.join(
+                    self.workdir, 'staging'),
+            },
+            'os_glance_tasks_store': {
+                'filesystem_store_datadir': os.path.join(
+                    self.workdir, 'tasks'),
+            },
+        }
+        if self.multistore:
+            sections['DEFAULT']['enabled_backends'] = ', '.join(
+                '%s:%s' % (s.id, s.type) for s in self.stores)
+            sections['glance_store'] = {
+                'default_backend': self.default_store}
+            for store in self.stores:
+                options = {'store_description': store.description or store.id}
+                if store.type == 'file':
+                    options['filesystem_store_datadir'] = self.datadir(
+                        store.id)
+                options.update(store.options)
+                sections[store.id] = options
+        else:
+            default = next(s for s in self.stores
+                           if s.id == self.default_store)
+            sections['glance_store'] = {
+                'stores': 'file,http',
+                'default_store': 'file',
+                'filesystem_store_datadir': self.datadir(default.id),
+            }
+        if self.keystone:
+            sections['keystone_authtoken'] = self.keystone.authtoken_conf()
+        for section, options in self.extra_conf.items():
+            sections.setdefault(section, {}).update(options)
+        return sections
+
+    def _paste_ini(self):
+        with open(os.path.join(self.venv, 'etc', 'glance',
+                               'glance-api-paste.ini')) as handle:
+            text = handle.read()
+        text = text.replace(
+            'keystone = cors http_proxy_to_wsgi versionnegotiation '
+            'osprofiler authtoken context rootapp',
+            'keystone = cors http_proxy_to_wsgi versionnegotiation '
+            'osprofiler authtoken context rootapp\n'
+            'localauth = cors http_proxy_to_wsgi versionnegotiation '
+            'osprofiler localauth context rootapp')
+        if 'localauth = cors' not in text:
+            raise RuntimeError('glance-api-paste.ini has an unexpected shape')
+        return text + textwrap.dedent('''
+            [composite:glance-api-localauth]
+            paste.composite_factory = glance.api:root_app_factory
+            /: api
+            /healthcheck: healthcheck
+
+            [filter:localauth]
+            paste.filter_factory = glance_localauth:filter_factory
+            ''')
+
+    def write_config(self):
+        os.makedirs(self.confdir, exist_ok=True)
+        for store in self.stores:
+            if store.type == 'file':
+                os.makedirs(self.datadir(store.id), exist_ok=True)
+        for name in ('staging', 'tasks', 'cache'):
+            os.makedirs(os.path.join(self.workdir, name), exist_ok=True)
+        lines = []
+        for section, options in self._conf_sections().items():
+            lines.append('[%s]' % section)
+            lines.extend('%s = %s' % item for item in options.items())
+            lines.append('')
+        with open(os.path.join(self.confdir, 'glance-api.conf'), 'w') as fh:
+            fh.write('\n'.join(lines))
+        with open(os.path.join(self.confdir, 'glance-api-paste.ini'),
+                  'w') as fh:
+            fh.write(self._paste_ini())
+        pydir = os.path.join(self.workdir, 'python')
+        os.makedirs(pydir, exist_ok=True)
+        shutil.copy(os.path.join(os.path.dirname(__file__),
+                                 'glance_localauth.py'), pydir)
+        with open(os.path.join(pydir, 'sitecustomize.py'), 'w') as fh:
+            fh.write(SQLITE_SITECUSTOMIZE)
+
+    # -- life cycle ----------------------------------------------------
+
+    def _env(self, sitecustomize=True):
+        # The SQLite tuning is for the API's concurrent requests, not for
+        # the schema migrations of db_sync.
+        env = dict(os.environ)
+        env['OS_GLANCE_CONFIG_DIR'] = self.confdir
+        env['PYTHONPATH'] = os.path.join(
+            self.workdir, 'python' if sitecustomize else 'python-plain')
+        env.pop('PYTHONHOME', None)
+        return env
+
+    def start(self):
+        self.write_config()
+        if not os.path.exists(os.path.join(self.workdir, 'glance.sqlite')):
+            subprocess.run(
+                [os.path.join(self.venv, 'bin', 'glance-manage'),
+                 '--config-file', os.path.join(self.confdir,
+                                               'glance-api.conf'),
+                 'db_sync'], check=True, env=self._env(sitecustomize=False),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.logfile + '.gunicorn', 'ab') as out:
+            self.process = subprocess.Popen(
+                [os.path.join(self.venv, 'bin', 'gunicorn'),
+                 '--bind', '127.0.0.1:%d' % self.port,
+                 '--workers', '1', '--worker-class', 'gthread',
+                 '--threads', '8', '--timeout', '600', '--keep-alive', '0',
+                 '--no-control-socket', 'glance.wsgi.api:application'],
+                env=self._env(), stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True, cwd=self.workdir)
+        common.wait_for_http(self.url + '/versions', 60, self.process,
+                             self.logfile + '.gunicorn')
+        return self
+
+    def stop(self):
+        common.stop_process(self.process)
+        self.process = None
+
+    def restart(self, **changes):
+        """Stop, change settings (e.g. ``multistore=False``), start again."""
+        self.stop()
+        for key, value in changes.items():
+            setattr(self, key, value)
+        return self.start()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- a small admin client for tests and the demo -------------------
+
+    def request(self, method, path, body=None, headers=None, token=None):
+        """Send one request as the local admin; return (status, json)."""
+        data = None
+        headers = dict(headers or {})
+        if body is not None and not isinstance(body, (bytes, bytearray)):
+            data = json.dumps(body).encode()
+            headers.setdefault('Content-Type', 'application/json')
+        elif body is not None:
+            data = bytes(body)
+        if token:
+            headers['X-Auth-Token'] = token
+        req = urllib.request.Request(self.url + path, data=data,
+                                     method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                raw = resp.read()
+                status = resp.status
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            status = e.code
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, raw.decode(errors='replace')
+
+    def create_image(self, name, data=None, store=None, token=None,
+                     disk_format='raw', **properties):
+        body = dict(name=name, disk_format=disk_format,
+                    container_format='bare', **properties)
+        status, image = self.request('POST', '/v2/images', body, token=token)
+        if status != 201:
+            raise RuntimeError('create image: %s %s' % (status, image))
+        if data is not None:
+            headers = {'Content-Type': 'application/octet-stream'}
+            if store:
+                headers['x-image-meta-store'] = store
+            status, answer = self.request(
+                'PUT', '/v2/images/%s/file' % image['id'], data, headers,
+                token=token)
+            if status != 204:
+                raise RuntimeError('upload: %s %s' % (status, answer))
+        return self.image(image['id'], token=token)
+
+    def image(self, image_id, token=None):
+        status, image = self.request('GET', '/v2/images/%s' % image_id,
+                                     token=token)
+        return image if status == 200 else None
+
+    def images(self, token=None):
+        status, body = self.request('GET', '/v2/images?limit=1000',
+                                    token=token)
+        return body['images']
+
+    def image_data(self, image_id, token=None):
+        req = urllib.request.Request(
+            self.url + '/v2/images/%s/file' % image_id,
+            headers={'X-Auth-Token': token} if token else {})
+        with urllib.request.urlopen(req, timeout=600) as resp:
+            return resp.read()
+
+    def delete_image(self, image_id, token=None):
+        return self.request('DELETE', '/v2/images/%s' % image_id,
+                            token=token)[0]
+
+    def store_files(self, store_id):
+        """Image ids whose data is on disk in a file store."""
+        path = self.datadir(store_id)
+        return sorted(os.listdir(path)) if os.path.isdir(path) else []

@@ -1,0 +1,24 @@
+"""A paste filter that stands in for Keystone in front of a test Glance.
+
+It fills in the identity headers keystonemiddleware would set, when the
+client sent none, so Glance's ContextMiddleware builds a normal context and
+the stock policies apply. Loaded by glance-api from the local environment
+only; never part of the product.
+"""
+
+DEFAULTS = {
+    'HTTP_X_IDENTITY_STATUS': 'Confirmed',
+    'HTTP_X_ROLES': 'admin,member,reader',
+    'HTTP_X_PROJECT_ID': 'f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0',
+    'HTTP_X_USER_ID': 'a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0',
+}
+
+
+def filter_factory(global_conf, **local_conf):
+    def _filter(app):
+        def _app(environ, start_response):
+            for key, value in DEFAULTS.items():
+                environ.setdefault(key, value)
+            return app(environ, start_response)
+        return _app
+    return _filter

@@ -1,0 +1,1 @@
+"""Store-aware snapshot, backup and shelve uploads for nova-compute."""

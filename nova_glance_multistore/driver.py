@@ -1,0 +1,58 @@
+"""nova's LibvirtDriver with store-aware snapshot, backup and shelve.
+
+Load it with ``[DEFAULT] compute_driver = glance_multistore.LibvirtDriver``.
+Only ``snapshot()`` changes: the store is chosen and validated before the
+guest is paused, and the upload goes to that store.
+"""
+
+from nova.virt.libvirt import driver as libvirt_driver
+from oslo_log import log as logging
+
+from nova_glance_multistore import glance_client
+from nova_glance_multistore import opts
+from nova_glance_multistore import uploads
+
+LOG = logging.getLogger(__name__)
+CONF = libvirt_driver.CONF
+
+
+class StoreAwareSnapshotMixin:
+    """Adds store-aware uploads to a nova compute driver's snapshot()."""
+
+    def _init_store_aware_uploads(self, conf):
+        opts.register_opts(conf)
+        self._store_aware_uploads = uploads.StoreAwareUploads(conf)
+        self._image_api = self._store_aware_uploads.image_api()
+
+    def _check_configured_store(self):
+        try:
+            ctxt = glance_client.service_context(CONF)
+            findings = self._store_aware_uploads.check_configured_store(ctxt)
+        except Exception as e:
+            LOG.warning('Could not check [glance] store at start-up: %s', e)
+            return
+        for ok, message in findings:
+            if ok:
+                LOG.info(message)
+            else:
+                LOG.error('%s: snapshots, backups and shelves of this host '
+                          'will fail until it is fixed.', message)
+
+    def snapshot(self, context, instance, image_id, update_task_state):
+        with self._store_aware_uploads.upload(context, instance, image_id):
+            super().snapshot(context, instance, image_id, update_task_state)
+
+
+class LibvirtDriver(StoreAwareSnapshotMixin, libvirt_driver.LibvirtDriver):
+    """nova's LibvirtDriver, uploading images to the right Glance store."""
+
+    def __init__(self, virtapi, read_only=False):
+        super().__init__(virtapi, read_only)
+        self._init_store_aware_uploads(CONF)
+
+    def init_host(self, host):
+        super().init_host(host)
+        self._check_configured_store()
+
+
+__all__ = ['LibvirtDriver', 'StoreAwareSnapshotMixin']

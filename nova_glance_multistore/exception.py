@@ -1,0 +1,34 @@
+"""What can go wrong, as nova exceptions that carry their facts.
+
+Each class is a template filled from keyword arguments (store, reason,
+valid stores, ...), so the message a user sees on the instance fault says
+what happened. They derive from nova's exceptions so nova-compute's manager
+records them as it records its own.
+"""
+
+from nova import exception as nova_exception
+
+
+class GlanceMultistoreError(nova_exception.NovaException):
+    msg_fmt = 'An unknown Glance multi-store error occurred.'
+
+
+class StoreRefused(GlanceMultistoreError, nova_exception.Invalid):
+    msg_fmt = ("Image %(image_id)s cannot be uploaded to Glance store "
+               "%(store)s: %(reason)s. Valid stores: %(valid_stores)s.")
+
+
+class StoreCatalogUnavailable(GlanceMultistoreError):
+    msg_fmt = ("Cannot read Glance's store list (GET /v2/info/stores): "
+               "%(reason)s")
+
+
+class UploadHookNotFound(GlanceMultistoreError):
+    msg_fmt = ("Image upload hook(s) %(names)s named in [glance_multistore] "
+               "upload_hooks are not installed in entry point namespace "
+               "%(namespace)s. Installed: %(installed)s.")
+
+
+class UploadHookLoadFailed(GlanceMultistoreError):
+    msg_fmt = ("Image upload hook %(name)s from entry point namespace "
+               "%(namespace)s failed to load: %(reason)s")

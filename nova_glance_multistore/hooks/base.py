@@ -1,0 +1,53 @@
+"""The contract between nova-glance-multistore and an upload hook."""
+
+import abc
+import dataclasses
+
+from nova.compute import task_states
+
+NAMESPACE = 'nova_glance_multistore.upload_hooks'
+
+_KIND_BY_TASK_STATE = {
+    task_states.IMAGE_SNAPSHOT: 'snapshot',
+    task_states.IMAGE_SNAPSHOT_PENDING: 'snapshot',
+    task_states.IMAGE_BACKUP: 'backup',
+    task_states.SHELVING: 'shelve',
+    task_states.SHELVING_IMAGE_PENDING_UPLOAD: 'shelve',
+    task_states.SHELVING_IMAGE_UPLOADING: 'shelve',
+}
+
+
+def upload_kind(instance):
+    """'snapshot', 'backup' or 'shelve', from the instance's task state."""
+    return _KIND_BY_TASK_STATE.get(getattr(instance, 'task_state', None),
+                                   'snapshot')
+
+
+@dataclasses.dataclass
+class UploadRequest:
+    """One image upload about to happen, as hooks see it.
+
+    A hook reads the facts and may set ``target`` (an
+    ``nova_glance_multistore.target.UploadTarget``); the target left after
+    the last hook is validated against Glance before any data is read.
+    """
+
+    context: object
+    instance: object
+    image_id: str
+    kind: str
+    base_image_ref: object
+    stores: object  # StoreList, or None when multi-store is off
+    glance: object  # GlanceFacts, to ask Glance more
+    target: object = None
+
+
+class UploadHook(metaclass=abc.ABCMeta):
+    """Base class of upload hooks; one instance per nova-compute."""
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    @abc.abstractmethod
+    def before_upload(self, request):
+        """Inspect or change ``request.target``; raise to refuse."""

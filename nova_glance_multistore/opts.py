@@ -1,0 +1,113 @@
+"""Configuration options.
+
+Nothing is registered at import time: nova-compute registers the options
+when our driver starts (``register_opts(CONF)``), and
+``oslo-config-generator --namespace nova_glance_multistore`` documents them
+through ``list_opts()``.
+"""
+
+import copy
+
+from oslo_config import cfg
+
+GLANCE_GROUP = 'glance'
+GROUP = 'glance_multistore'
+
+glance_multistore_group = cfg.OptGroup(
+    GROUP,
+    title='Store-aware image uploads',
+    help='How nova-compute chooses the Glance store for the images it '
+         'uploads for instance snapshots, backups and shelves.')
+
+store_opt = cfg.StrOpt(
+    'store',
+    help="""
+The Glance store that receives every image nova-compute uploads for an
+instance snapshot, backup or shelve.
+
+Possible values:
+
+* Unset (default): the store that holds the instance's base image, or
+  Glance's default store when the instance was not booted from an image
+  or that store cannot take it.
+* The id of a writable store listed by Glance's ``GET /v2/info/stores``
+  (an ``enabled_backends`` name of glance-api.conf).
+
+Related options:
+
+* ``[glance_multistore] on_unusable_store`` says what happens when this store
+  is unknown to Glance, read-only or reserved.
+""")
+
+GLANCE_OPTS = [store_opt]
+
+OPTS = [
+    cfg.ListOpt(
+        'upload_hooks',
+        default=['multistore'],
+        help="""
+Image upload hooks to run, in this order, before nova-compute uploads a
+snapshot, backup or shelve image.
+
+Hooks are loaded by name from the ``nova_glance_multistore.upload_hooks``
+entry point namespace: install a package that registers a hook there and
+add its name here. ``multistore`` is the built-in hook that picks the
+target store. The chosen store is always validated against Glance after
+the last hook, whatever hook chose it.
+"""),
+    cfg.IntOpt(
+        'stores_cache_ttl',
+        default=60,
+        min=0,
+        help="""
+Seconds for which the answer of Glance's ``GET /v2/info/stores`` is reused
+by this nova-compute before it is asked again. 0 asks Glance before every
+upload. Glance's store list only changes when glance-api is reconfigured
+and restarted.
+"""),
+    cfg.StrOpt(
+        'on_unusable_store',
+        default='refuse',
+        choices=[
+            ('refuse', 'Fail the snapshot, backup or shelve with an error '
+                       'that names the store and the valid ones, and '
+                       'delete the image nova-api queued for it.'),
+            ('default', "Upload to Glance's default store instead and log "
+                        'a warning.'),
+        ],
+        help="""
+What nova-compute does when the store chosen for an upload (``[glance]
+store``, or one chosen by a hook) is not usable: unknown to Glance,
+read-only, reserved for Glance's own use (``os_glance_*``), or multi-store
+is not enabled in Glance.
+"""),
+]
+
+
+def register_opts(conf):
+    """Register our options on ``conf``, reusing nova's ``[glance] store``.
+
+    Upstream nova has no ``[glance] store`` today; if a future nova (or
+    another plugin) defines it, registering ours would raise
+    DuplicateOptError, so theirs is used instead.
+    """
+    conf.register_group(glance_multistore_group)
+    conf.register_opts(OPTS, group=glance_multistore_group)
+    conf.register_group(cfg.OptGroup(GLANCE_GROUP))
+    if not _has_opt(conf, GLANCE_GROUP, store_opt.dest):
+        conf.register_opt(store_opt, group=GLANCE_GROUP)
+
+
+def _has_opt(conf, group, name):
+    try:
+        return name in conf[group]
+    except cfg.NoSuchOptError:
+        return False
+
+
+def list_opts():
+    """Options for oslo-config-generator, as deep copies."""
+    return [
+        (GLANCE_GROUP, copy.deepcopy(GLANCE_OPTS)),
+        (glance_multistore_group, copy.deepcopy(OPTS)),
+    ]

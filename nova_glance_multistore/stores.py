@@ -1,0 +1,134 @@
+"""Glance's store list, parsed strictly and cached.
+
+Every snapshot, backup and shelve validates its target against
+``GET /v2/info/stores``; caching the answer for a short TTL keeps that to
+no extra Glance call per upload on a busy host.
+"""
+
+import dataclasses
+import threading
+import time
+
+from nova_glance_multistore import exception
+
+RESERVED_PREFIX = 'os_glance_'
+
+
+@dataclasses.dataclass(frozen=True)
+class Store:
+    """One entry of ``GET /v2/info/stores``."""
+
+    id: str
+    description: str = ''
+    default: bool = False
+    read_only: bool = False
+
+    @property
+    def reserved(self):
+        return self.id.startswith(RESERVED_PREFIX)
+
+    @property
+    def writable(self):
+        return not (self.read_only or self.reserved)
+
+
+def _flag(value):
+    # Glance sends the strings "true"/"false"; accept real booleans too.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.strip().lower() == 'true'
+    return False
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreList:
+    """The stores Glance offers, in Glance's order."""
+
+    stores: tuple
+
+    @classmethod
+    def from_api(cls, body):
+        """Parse the JSON body of ``GET /v2/info/stores``.
+
+        :raises StoreCatalogUnavailable: when the answer is not the
+            documented shape; a wrong guess here could send images to the
+            wrong place, so nothing is assumed.
+        """
+        if not isinstance(body, dict) or not isinstance(
+                body.get('stores'), list):
+            raise exception.StoreCatalogUnavailable(
+                reason='the answer has no "stores" list')
+        stores = []
+        for entry in body['stores']:
+            if not isinstance(entry, dict) or not isinstance(
+                    entry.get('id'), str) or not entry['id']:
+                raise exception.StoreCatalogUnavailable(
+                    reason='a store entry has no string "id"')
+            description = entry.get('description')
+            stores.append(Store(
+                id=entry['id'],
+                description=description if isinstance(
+                    description, str) else '',
+                default=_flag(entry.get('default')),
+                read_only=_flag(entry.get('read-only'))))
+        ids = [s.id for s in stores]
+        if len(set(ids)) != len(ids):
+            raise exception.StoreCatalogUnavailable(
+                reason='store ids are not unique')
+        return cls(tuple(stores))
+
+    def find(self, store_id):
+        for store in self.stores:
+            if store.id == store_id:
+                return store
+        return None
+
+    @property
+    def default(self):
+        for store in self.stores:
+            if store.default:
+                return store
+        return None
+
+    @property
+    def writable(self):
+        return tuple(s for s in self.stores if s.writable)
+
+    def writable_ids(self):
+        return [s.id for s in self.writable]
+
+
+class StoreCatalog:
+    """A thread-safe, TTL-cached view of Glance's store list.
+
+    ``fetch(context)`` returns the parsed body of ``GET /v2/info/stores`` or
+    None when Glance answers 404 (multi-store off); both answers are cached.
+    """
+
+    _UNSET = object()
+
+    def __init__(self, fetch, ttl, clock=time.monotonic):
+        self._fetch = fetch
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._value = self._UNSET
+        self._fetched_at = None
+
+    def get(self, context):
+        """Return a StoreList, or None when multi-store is off in Glance."""
+        with self._lock:
+            if self._value is not self._UNSET and (
+                    self._clock() - self._fetched_at < self._ttl):
+                return self._value
+        body = self._fetch(context)
+        value = None if body is None else StoreList.from_api(body)
+        with self._lock:
+            self._value = value
+            self._fetched_at = self._clock()
+        return value
+
+    def invalidate(self):
+        with self._lock:
+            self._value = self._UNSET

@@ -1,0 +1,101 @@
+"""Which store an upload goes to: a pure decision, easy to reason about.
+
+The rules, in order:
+
+1. ``[glance] store`` when it is set.
+2. The store that holds the instance's base image (Glance ignores
+   ``X-OpenStack-Base-Image-Ref``, so we resolve it): Glance's default store
+   when it is among them, else the first writable one in Glance's order.
+3. Glance's default store.
+"""
+
+import dataclasses
+import re
+
+from oslo_utils import uuidutils
+
+BASE_IMAGE_REF_HEADER = 'X-OpenStack-Base-Image-Ref'
+STORE_HEADER = 'x-image-meta-store'
+
+# Characters that could split or forge an HTTP header or a log line.
+_UNSAFE = re.compile(r'[\x00-\x20\x7f]')
+
+
+@dataclasses.dataclass(frozen=True)
+class UploadTarget:
+    """Where one upload goes, and why."""
+
+    store: object  # str, or None to let Glance pick (multi-store off)
+    reason: str
+    base_image_ref: object = None
+
+    def headers(self):
+        """Headers for the upload request of this image only."""
+        if self.store is None:
+            return {}
+        headers = {STORE_HEADER: self.store}
+        if self.base_image_ref:
+            headers[BASE_IMAGE_REF_HEADER] = self.base_image_ref
+        return headers
+
+
+def is_safe_header_value(value):
+    return isinstance(value, str) and bool(value) and not _UNSAFE.search(
+        value) and value.isprintable()
+
+
+def base_image_ref_of(instance):
+    """The image an instance was booted from, or None (volume-backed)."""
+    image_ref = getattr(instance, 'image_ref', None) or None
+    if image_ref and uuidutils.is_uuid_like(image_ref):
+        return image_ref
+    return None
+
+
+def _default_target(stores, reason, base_image_ref):
+    default = stores.default
+    return UploadTarget(default.id if default else None, reason,
+                        base_image_ref)
+
+
+def resolve_target_store(configured_store, base_image_ref,
+                         base_image_stores, stores):
+    """Decide the target store of one upload.
+
+    :param configured_store: ``[glance] store`` or None.
+    :param base_image_ref: the instance's base image id, or None.
+    :param base_image_stores: the ids of the stores holding the base image,
+        an empty list when it has none, or None when the base image could
+        not be found (deleted, or not visible to the user).
+    :param stores: the StoreList from Glance, or None when multi-store is
+        off.
+    :returns: an UploadTarget; it is not validated here.
+    """
+    if configured_store:
+        return UploadTarget(configured_store, 'configured [glance] store',
+                            base_image_ref)
+    if stores is None:
+        return UploadTarget(None, "multi-store is off in Glance: Glance's "
+                            'own choice', base_image_ref)
+    if not base_image_ref:
+        return _default_target(
+            stores, "no base image (volume-backed or unknown): Glance's "
+                    'default store', None)
+    if base_image_stores is None:
+        return _default_target(
+            stores, 'base image %s not found: Glance\'s default store' %
+            base_image_ref, base_image_ref)
+    holding = [s for s in stores.writable if s.id in base_image_stores]
+    if not holding:
+        return _default_target(
+            stores, "base image %s is in no writable store (%s): Glance's "
+                    'default store' % (base_image_ref,
+                                       ', '.join(base_image_stores) or
+                                       'none'), base_image_ref)
+    default = stores.default
+    if default is not None and default in holding:
+        return UploadTarget(
+            default.id, "base image %s is in Glance's default store" %
+            base_image_ref, base_image_ref)
+    return UploadTarget(holding[0].id, 'store of base image %s' %
+                        base_image_ref, base_image_ref)

@@ -1,0 +1,53 @@
+"""Refuse a target store before any byte moves.
+
+Glance itself accepts a reserved ``os_glance_*`` id and only refuses an
+unknown or read-only store after nova has paused the guest and read the
+disk; we refuse all three up front, from the store list.
+"""
+
+from nova_glance_multistore import exception
+from nova_glance_multistore import target as target_mod
+
+
+def printable(value):
+    """A store id as it may appear in a log line or an error message."""
+    return repr(value) if not target_mod.is_safe_header_value(value) else \
+        "'%s'" % value
+
+
+def refusal_reason(store_id, stores):
+    """Why ``store_id`` cannot take an upload, or None when it can."""
+    if stores is None:
+        return ('multi-store is not enabled in Glance (GET /v2/info/stores '
+                'answered 404)')
+    if not target_mod.is_safe_header_value(store_id):
+        return 'it is not a valid store identifier'
+    if store_id.startswith('os_glance_'):
+        return "it is reserved for Glance's internal use"
+    store = stores.find(store_id)
+    if store is None:
+        return 'it is not enabled in Glance'
+    if store.read_only:
+        return 'it is read-only'
+    return None
+
+
+def valid_store_ids(stores):
+    if stores is None:
+        return 'none (multi-store is off)'
+    return ', '.join(stores.writable_ids()) or 'none'
+
+
+def validate_target(image_id, upload_target, stores):
+    """Raise StoreRefused unless the target can take the upload.
+
+    A target without a store (multi-store off, nothing configured) is
+    nova's own behaviour and always passes.
+    """
+    if upload_target.store is None:
+        return
+    reason = refusal_reason(upload_target.store, stores)
+    if reason is not None:
+        raise exception.StoreRefused(
+            image_id=image_id, store=printable(upload_target.store),
+            reason=reason, valid_stores=valid_store_ids(stores))
