@@ -1,0 +1,249 @@
+"""A real libvirtd + QEMU, started by hand (no systemd), and tiny guests.
+
+libvirtd runs as root with its own sockets, logs and pid file under a work
+directory. Its QEMU driver reads the fixed ``/etc/libvirt/qemu.conf``: we
+write one (keeping any original as ``qemu.conf.orig``) that runs guests as
+root with no security driver and no cgroups, as a container needs.
+Guests need no OS: a disk with known bytes is enough to snapshot.
+"""
+
+import os
+import shutil
+import subprocess
+import textwrap
+import time
+import uuid
+
+from localenv import common
+
+LIBVIRTD = '/usr/sbin/libvirtd'
+QEMU_CONF = '/etc/libvirt/qemu.conf'
+QEMU_CONF_MARKER = '# written by nova-glance-multistore localenv'
+DEBIAN_PACKAGES = ('libvirt-daemon', 'libvirt-daemon-driver-qemu',
+                   'libvirt-clients', 'qemu-system-x86', 'qemu-utils')
+
+
+def missing_reason():
+    """Why a real hypervisor cannot run here, or None when it can."""
+    if os.geteuid() != 0:
+        return 'libvirtd must run as root here'
+    for binary in (LIBVIRTD, shutil.which('qemu-system-x86_64') or
+                   '/usr/bin/qemu-system-x86_64', '/usr/bin/qemu-img'):
+        if not os.path.exists(binary):
+            return ('%s is missing: install Debian packages %s '
+                    '(tools/install-deps.sh does)' % (
+                        binary, ' '.join(DEBIAN_PACKAGES)))
+    try:
+        import libvirt  # noqa: F401
+    except ImportError:
+        return 'libvirt-python is not installed in this environment'
+    return None
+
+
+def virt_type():
+    return 'kvm' if os.access('/dev/kvm', os.R_OK | os.W_OK) else 'qemu'
+
+
+def prepare_host():
+    """The user and qemu.conf that libvirtd needs without systemd."""
+    if subprocess.run(['id', 'libvirt-qemu'], capture_output=True).returncode:
+        subprocess.run(['useradd', '--system', '--no-create-home',
+                        '--shell', '/usr/sbin/nologin', 'libvirt-qemu'],
+                       check=True)
+    os.makedirs(os.path.dirname(QEMU_CONF), exist_ok=True)
+    wanted = QEMU_CONF_TEXT
+    if os.path.exists(QEMU_CONF):
+        with open(QEMU_CONF) as handle:
+            current = handle.read()
+        if current == wanted:
+            return
+        if QEMU_CONF_MARKER not in current:
+            os.replace(QEMU_CONF, QEMU_CONF + '.orig')
+    with open(QEMU_CONF, 'w') as handle:
+        handle.write(wanted)
+
+
+QEMU_CONF_TEXT = textwrap.dedent('''\
+    %s
+    user = "root"
+    group = "root"
+    dynamic_ownership = 0
+    security_driver = "none"
+    cgroup_controllers = [ ]
+    remember_owner = 0
+    stdio_handler = "file"
+    ''' % QEMU_CONF_MARKER)
+
+
+class Libvirtd:
+    """One libvirtd process with private sockets."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.rundir = os.path.join(workdir, 'run')
+        self.process = None
+        self.logfile = os.path.join(workdir, 'libvirtd.log')
+
+    @property
+    def uri(self):
+        return 'qemu:///system?socket=%s' % os.path.join(
+            self.rundir, 'libvirt-sock')
+
+    def start(self):
+        reason = missing_reason()
+        if reason:
+            raise RuntimeError(reason)
+        prepare_host()
+        os.makedirs(self.rundir, exist_ok=True)
+        conf = os.path.join(self.workdir, 'libvirtd.conf')
+        with open(conf, 'w') as handle:
+            handle.write(textwrap.dedent('''\
+                unix_sock_dir = "%s"
+                unix_sock_group = "root"
+                unix_sock_rw_perms = "0700"
+                auth_unix_rw = "none"
+                auth_unix_ro = "none"
+                log_outputs = "3:file:%s"
+                ''' % (self.rundir, self.logfile)))
+        with open(self.logfile + '.out', 'ab') as out:
+            self.process = subprocess.Popen(
+                [LIBVIRTD, '--config', conf, '--pid-file',
+                 os.path.join(self.rundir, 'libvirtd.pid')],
+                stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        import libvirt
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                libvirt.open(self.uri).close()
+                break
+            except libvirt.libvirtError:
+                if self.process.poll() is not None or (
+                        time.monotonic() > deadline):
+                    raise RuntimeError('libvirtd did not start: %s' %
+                                       common.tail(self.logfile + '.out'))
+                time.sleep(0.2)
+        return self
+
+    def stop(self):
+        import libvirt
+        if self.process and self.process.poll() is None:
+            try:
+                conn = libvirt.open(self.uri)
+                for dom in conn.listAllDomains():
+                    if dom.name().startswith(GUEST_PREFIX):
+                        if dom.isActive():
+                            dom.destroy()
+                        try:
+                            dom.undefineFlags(
+                                libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+                        except libvirt.libvirtError:
+                            pass
+                conn.close()
+            except libvirt.libvirtError:
+                pass
+        common.stop_process(self.process)
+        self.process = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+GUEST_PREFIX = 'instance-'
+
+
+def make_disk_bytes(size, seed):
+    """Deterministic, incompressible-enough bytes for a guest disk."""
+    import hashlib
+    block = hashlib.sha512(seed.encode()).digest() * 128  # 8 KiB
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(block + counter.to_bytes(8, 'big')).digest()
+        out += block[:4064]
+        counter += 1
+    return bytes(out[:size])
+
+
+def create_guest_disk(instance_dir, base_dir, size_mib=16, written_mib=4,
+                      seed='guest'):
+    """A nova-style qcow2 disk over a raw base, with known content.
+
+    :returns: (disk_path, raw_content_of_the_written_part)
+    """
+    os.makedirs(instance_dir, exist_ok=True)
+    os.makedirs(base_dir, exist_ok=True)
+    base = os.path.join(base_dir, 'base-%s' % seed)
+    content = make_disk_bytes(written_mib * 1024 * 1024, seed)
+    if not os.path.exists(base):
+        with open(base + '.tmp', 'wb') as handle:
+            handle.write(content)
+            handle.truncate(size_mib * 1024 * 1024)
+        os.replace(base + '.tmp', base)
+    disk = os.path.join(instance_dir, 'disk')
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'raw',
+                    '-b', base, disk], check=True)
+    return disk, content
+
+
+def domain_xml(name, guest_uuid, disk_path, memory_mib=64):
+    kind = virt_type()
+    return textwrap.dedent('''\
+        <domain type="%(kind)s">
+          <name>%(name)s</name>
+          <uuid>%(uuid)s</uuid>
+          <memory unit="MiB">%(memory)d</memory>
+          <vcpu>1</vcpu>
+          <os><type arch="x86_64" machine="pc">hvm</type></os>
+          <features><acpi/></features>
+          <clock offset="utc"/>
+          <on_poweroff>destroy</on_poweroff>
+          <on_crash>destroy</on_crash>
+          <devices>
+            <disk type="file" device="disk">
+              <driver name="qemu" type="qcow2" cache="none"/>
+              <source file="%(disk)s"/>
+              <target dev="vda" bus="virtio"/>
+            </disk>
+            <graphics type="vnc" autoport="yes" listen="127.0.0.1"/>
+          </devices>
+        </domain>
+        ''') % {'kind': kind, 'name': name, 'uuid': guest_uuid,
+                'disk': disk_path, 'memory': memory_mib}
+
+
+def define_guest(uri, name, guest_uuid, disk_path, running=True):
+    import libvirt
+    conn = libvirt.open(uri)
+    try:
+        dom = conn.defineXML(domain_xml(name, guest_uuid, disk_path))
+        if running:
+            dom.create()
+        return dom.name()
+    finally:
+        conn.close()
+
+
+def guest_state(uri, name):
+    """'running', 'paused', 'shutoff', ... or 'missing'."""
+    import libvirt
+    names = {libvirt.VIR_DOMAIN_RUNNING: 'running',
+             libvirt.VIR_DOMAIN_PAUSED: 'paused',
+             libvirt.VIR_DOMAIN_SHUTOFF: 'shutoff',
+             libvirt.VIR_DOMAIN_SHUTDOWN: 'shutdown',
+             libvirt.VIR_DOMAIN_CRASHED: 'crashed'}
+    conn = libvirt.open(uri)
+    try:
+        try:
+            return names.get(conn.lookupByName(name).state()[0], 'other')
+        except libvirt.libvirtError:
+            return 'missing'
+    finally:
+        conn.close()
+
+
+def new_uuid():
+    return str(uuid.uuid4())
