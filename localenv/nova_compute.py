@@ -27,6 +27,7 @@ class NovaCompute:
         self.compute_driver = compute_driver
         self.overrides = dict(overrides or {})
         self.driver = None
+        self._drivers = []
         self._next_id = 1
 
     @property
@@ -91,17 +92,18 @@ class NovaCompute:
         self.configure()
         self.driver = virt_driver.load_compute_driver(virtapi.VirtAPI())
         self.driver.init_host('localenv-compute')
+        self._drivers.append(self.driver)
         return self.driver
 
     def stop(self):
-        import nova.conf
-        if self.driver is not None:
+        for driver in self._drivers:
             try:
-                self.driver.cleanup_host('localenv-compute')
+                driver.cleanup_host('localenv-compute')
             except Exception as e:  # teardown must go on
                 common.log('driver cleanup_host: %s' % e)
+            _stop_connection_event_thread(driver)
+        self._drivers = []
         self.driver = None
-        nova.conf.CONF.clear_override('compute_driver')
 
     # -- instances ---------------------------------------------------
 
@@ -161,6 +163,21 @@ class NovaCompute:
 
         self.driver.snapshot(context, instance, image_id, update_task_state)
         return states
+
+
+def _stop_connection_event_thread(driver):
+    """End the libvirt Host's connection-event loop.
+
+    nova-compute never stops it (the process just exits); a test process
+    would wait for it forever at exit. SystemExit is not caught by the
+    loop's ``except Exception``, so it ends the thread.
+    """
+    def _exit():
+        raise SystemExit()
+
+    queue = getattr(driver._host, '_conn_event_handler_queue', None)
+    if queue is not None:
+        queue.put(_exit)
 
 
 def common_uuid():

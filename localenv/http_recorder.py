@@ -1,0 +1,122 @@
+"""A recording HTTP proxy, to observe the real requests sent to Glance.
+
+It forwards every request to one upstream and keeps the method, path and
+headers of each, so a test can show which request carried which header.
+"""
+
+import http.client
+import http.server
+import threading
+import urllib.parse
+
+HOP_BY_HOP = {'connection', 'keep-alive', 'transfer-encoding', 'te',
+              'trailer', 'upgrade', 'proxy-connection'}
+
+
+class RecordedRequest:
+    def __init__(self, method, path, headers, body_size):
+        self.method = method
+        self.path = path
+        self.headers = headers  # lower-cased names
+        self.body_size = body_size
+
+    def __repr__(self):
+        return '<%s %s %s>' % (self.method, self.path, sorted(self.headers))
+
+
+class RecordingProxy:
+    def __init__(self, upstream_url):
+        parsed = urllib.parse.urlparse(upstream_url)
+        self.upstream = (parsed.hostname, parsed.port)
+        self.requests = []
+        self._lock = threading.Lock()
+        self._server = http.server.ThreadingHTTPServer(
+            ('127.0.0.1', 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = None
+
+    @property
+    def url(self):
+        return 'http://127.0.0.1:%d' % self._server.server_address[1]
+
+    def clear(self):
+        with self._lock:
+            del self.requests[:]
+
+    def recorded(self):
+        with self._lock:
+            return list(self.requests)
+
+    def _record(self, request):
+        with self._lock:
+            self.requests.append(request)
+
+    def start(self):
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler_class(self):
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):
+                pass
+
+            def _read_body(self):
+                if self.headers.get('Transfer-Encoding', '').lower() == \
+                        'chunked':
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b';')[0], 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b'\r\n',
+                                                                b'\n', b''):
+                                pass
+                            break
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    return b''.join(chunks)
+                length = int(self.headers.get('Content-Length') or 0)
+                return self.rfile.read(length) if length else b''
+
+            def _forward(self):
+                body = self._read_body()
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in HOP_BY_HOP}
+                proxy._record(RecordedRequest(
+                    self.command, self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    len(body)))
+                headers['Content-Length'] = str(len(body))
+                headers['Connection'] = 'close'
+                conn = http.client.HTTPConnection(*proxy.upstream,
+                                                  timeout=600)
+                try:
+                    conn.request(self.command, self.path, body=body,
+                                 headers=headers)
+                    resp = conn.getresponse()
+                    data = resp.read()
+                finally:
+                    conn.close()
+                self.send_response(resp.status, resp.reason)
+                for key, value in resp.getheaders():
+                    if key.lower() not in HOP_BY_HOP | {'content-length'}:
+                        self.send_header(key, value)
+                self.send_header('Content-Length', str(len(data)))
+                self.send_header('Connection', 'close')
+                self.end_headers()
+                self.wfile.write(data)
+                self.close_connection = True
+
+            do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = _forward
+            do_HEAD = _forward
+
+        return Handler

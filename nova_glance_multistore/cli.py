@@ -1,0 +1,165 @@
+"""nova-glance-multistore: the operator's view of where snapshots go.
+
+Reads the same nova.conf as nova-compute (``[glance]`` endpoint and
+``store``, ``[service_user]`` credentials, ``[glance_multistore]``) and asks
+the same Glance.
+"""
+
+import argparse
+import json
+import sys
+import types
+
+from nova_glance_multistore import exception
+from nova_glance_multistore import glance_client
+from nova_glance_multistore import opts
+from nova_glance_multistore.stores import StoreList
+
+
+def _load_conf(args):
+    import nova.conf
+    from oslo_log import log as logging
+
+    conf = nova.conf.CONF
+    logging.register_options(conf)
+    conf([], project='nova', default_config_files=args.config_file or [],
+         default_config_dirs=args.config_dir or [])
+    logging.set_defaults(default_log_levels=['nova=WARN',
+                                             'nova_glance_multistore=WARN',
+                                             'keystoneauth=WARN',
+                                             'glanceclient=WARN',
+                                             'stevedore=WARN'])
+    logging.setup(conf, 'nova-glance-multistore')
+    opts.register_opts(conf)
+    return conf
+
+
+def _table(rows, headers):
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    line = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'
+    out = [line, '| ' + ' | '.join(str(h).ljust(w) for h, w in zip(
+        headers, widths)) + ' |', line]
+    for row in rows:
+        out.append('| ' + ' | '.join(str(c).ljust(w) for c, w in zip(
+            row, widths)) + ' |')
+    out.append(line)
+    return '\n'.join(out)
+
+
+def cmd_stores(conf, args, out):
+    facts = glance_client.GlanceFacts()
+    ctxt = glance_client.service_context(conf)
+    body = (facts.stores_info_detail(ctxt) if args.detail
+            else facts.stores_info(ctxt))
+    if body is None:
+        out.write('Multi-store is not enabled in Glance '
+                  '(GET /v2/info/stores answered 404).\n')
+        return 1
+    stores = StoreList.from_api(body)
+    headers = ['id', 'default', 'read-only', 'description']
+    if args.detail:
+        headers += ['type', 'properties']
+    raw = {e['id']: e for e in body['stores']}
+    rows = []
+    for store in stores.stores:
+        row = [store.id, 'yes' if store.default else '',
+               'yes' if store.read_only else '', store.description]
+        if args.detail:
+            entry = raw[store.id]
+            row += [entry.get('type', ''), json.dumps(
+                entry.get('properties', {}), sort_keys=True)]
+        rows.append(row)
+    out.write(_table(rows, headers) + '\n')
+    return 0
+
+
+def cmd_check(conf, args, out):
+    from nova_glance_multistore.hooks import pipeline
+    from nova_glance_multistore import uploads
+
+    findings = []
+    ctxt = None
+    try:
+        ctxt = glance_client.service_context(conf)
+        body = glance_client.GlanceFacts().stores_info(ctxt)
+        findings.append((True, 'Glance answers at its [glance] endpoint'))
+        if body is None:
+            findings.append((False, 'Glance multi-store is off '
+                                    '(GET /v2/info/stores answered 404)'))
+        else:
+            stores = StoreList.from_api(body)
+            findings.append((True, 'Glance multi-store is on: %s' % ', '.join(
+                s.id + (' (default)' if s.default else '') +
+                (' (read-only)' if s.read_only else '')
+                for s in stores.stores)))
+    except Exception as e:
+        findings.append((False, 'Glance cannot be reached: %s' % e))
+    try:
+        hooks = pipeline.UploadHookPipeline(conf)
+        findings.append((True, 'upload hooks load: %s' % ', '.join(
+            hooks.names)))
+        if ctxt is not None:
+            findings.extend(uploads.StoreAwareUploads(
+                conf, pipeline=hooks).check_configured_store(ctxt))
+    except exception.GlanceMultistoreError as e:
+        findings.append((False, str(e)))
+    for ok, message in findings:
+        out.write('%s %s\n' % ('OK  ' if ok else 'FAIL', message))
+    return 0 if all(ok for ok, _ in findings) else 1
+
+
+def cmd_explain(conf, args, out):
+    from nova_glance_multistore import uploads
+
+    ctxt = glance_client.service_context(conf)
+    instance = types.SimpleNamespace(
+        uuid='(an instance booted from %s)' % args.image,
+        image_ref=args.image, task_state=None)
+    try:
+        target = uploads.StoreAwareUploads(conf).plan(
+            ctxt, instance, '(new snapshot)')
+    except exception.GlanceMultistoreError as e:
+        out.write('refused: %s\n' % e)
+        return 1
+    out.write('store:  %s\nreason: %s\n' % (
+        target.store or "(Glance's choice: multi-store is off)",
+        target.reason))
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog='nova-glance-multistore',
+        description='Where nova-compute uploads snapshot, backup and shelve '
+                    'images, and whether that works.')
+    parser.add_argument('--config-file', action='append',
+                        help='nova.conf (repeatable)')
+    parser.add_argument('--config-dir', action='append')
+    sub = parser.add_subparsers(dest='command', required=True)
+    stores = sub.add_parser('stores', help="Glance's stores")
+    stores.add_argument('--detail', action='store_true',
+                        help='admin view: type and properties')
+    stores.set_defaults(func=cmd_stores)
+    check = sub.add_parser('check', help='is this host set up right?')
+    check.set_defaults(func=cmd_check)
+    explain = sub.add_parser(
+        'explain', help='where a snapshot of an instance booted from an '
+                        'image would go')
+    explain.add_argument('--image', required=True, help='base image id')
+    explain.set_defaults(func=cmd_explain)
+    return parser
+
+
+def main(argv=None, out=None):
+    out = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    try:
+        conf = _load_conf(args)
+        return args.func(conf, args, out)
+    except Exception as e:
+        sys.stderr.write('nova-glance-multistore: %s\n' % e)
+        return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

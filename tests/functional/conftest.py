@@ -1,0 +1,220 @@
+"""The real services every functional test runs against.
+
+One Glance 33 (several stores: ``fast`` is the default, ``cheap`` and
+``archive`` are other file stores, ``web`` is a read-only http store), a
+recording proxy in front of it, one libvirtd with real QEMU guests, and
+nova's real compute driver code loaded as nova-compute loads it.
+"""
+
+import os
+import subprocess
+
+import pytest
+
+from localenv import glance as glance_env
+from localenv import http_recorder
+from localenv import libvirt as libvirt_env
+from localenv import nova_compute
+
+STORE_ORDER = ['fast', 'cheap', 'archive', 'web']
+WRITABLE = ['fast', 'cheap', 'archive']
+
+
+@pytest.fixture(scope='session')
+def workdir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp('ngm'))
+
+
+@pytest.fixture(scope='session')
+def glance(workdir):
+    server = glance_env.GlanceServer(os.path.join(workdir, 'glance'))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope='session')
+def proxy(glance):
+    recorder = http_recorder.RecordingProxy(glance.url).start()
+    yield recorder
+    recorder.stop()
+
+
+@pytest.fixture(scope='session')
+def libvirtd(workdir):
+    reason = libvirt_env.missing_reason()
+    if reason:
+        pytest.skip('no real hypervisor here: %s' % reason)
+    daemon = libvirt_env.Libvirtd(os.path.join(workdir, 'libvirt'))
+    daemon.start()
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture(scope='session')
+def compute(workdir, proxy, libvirtd):
+    host = nova_compute.NovaCompute(
+        os.path.join(workdir, 'nova'), proxy.url, libvirtd.uri,
+        libvirt_env.virt_type())
+    host.start()
+    yield host
+    host.stop()
+
+
+@pytest.fixture(autouse=True)
+def _reset_overrides(request):
+    """Each test starts with no [glance] store and the default policy."""
+    yield
+    if 'compute' in request.fixturenames:
+        host = request.getfixturevalue('compute')
+        host.set('glance', 'store', None)
+        host.set('glance_multistore', 'on_unusable_store', 'refuse')
+
+
+@pytest.fixture(autouse=True)
+def _no_unfinished_images(request):
+    """After every test, Glance holds no queued or saving image."""
+    yield
+    if 'glance' in request.fixturenames:
+        server = request.getfixturevalue('glance')
+        if server.process is not None:
+            left = [(i['id'], i['name'], i['status'])
+                    for i in server.images()
+                    if i['status'] in ('queued', 'saving', 'importing')]
+            assert not left, 'unfinished images left behind: %s' % left
+
+
+class Guest:
+    """A real running (or shut off) guest and the nova Instance for it."""
+
+    def __init__(self, compute, libvirtd, image_ref, running=True,
+                 task_state='image_snapshot', seed=None):
+        self.compute = compute
+        self.libvirtd = libvirtd
+        self.instance = compute.make_instance(image_ref,
+                                              task_state=task_state)
+        self.disk, self.content = libvirt_env.create_guest_disk(
+            os.path.join(compute.instances_path, self.instance.uuid),
+            os.path.join(compute.instances_path, '_base'),
+            seed=seed or self.instance.uuid)
+        libvirt_env.define_guest(libvirtd.uri, self.instance.name,
+                                 self.instance.uuid, self.disk, running)
+
+    @property
+    def state(self):
+        return libvirt_env.guest_state(self.libvirtd.uri, self.instance.name)
+
+    def snapshot(self, kind='snapshot'):
+        """nova-api's queued image, then the driver's snapshot(); image id."""
+        task_state = {'snapshot': 'image_snapshot',
+                      'backup': 'image_backup',
+                      'shelve': 'shelving'}[kind]
+        self.instance.task_state = task_state
+        ctxt = self.compute.context()
+        image_id = self.compute.create_queued_image(ctxt, self.instance,
+                                                    kind)
+        self.last_image_id = image_id
+        self.compute.snapshot(ctxt, self.instance, image_id)
+        return image_id
+
+
+@pytest.fixture
+def boot(compute, libvirtd):
+    def _boot(image_ref, running=True, **kwargs):
+        return Guest(compute, libvirtd, image_ref, running, **kwargs)
+    return _boot
+
+
+def base_image(glance, stores, size=4096):
+    """An image whose data is in ``stores`` (the first by upload, the rest
+    by Glance's copy-image import)."""
+    import time
+
+    image = glance.create_image('base-in-%s' % '-'.join(stores),
+                                os.urandom(size), store=stores[0])
+    if len(stores) > 1:
+        status, body = glance.request(
+            'POST', '/v2/images/%s/import' % image['id'],
+            {'method': {'name': 'copy-image'}, 'stores': stores[1:]})
+        assert status == 202, (status, body)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            image = glance.image(image['id'])
+            if set(stores) <= set(image['stores'].split(',')):
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError('copy-image did not finish: %s' % image)
+    return image
+
+
+def image_raw_content(glance, image_id, workdir):
+    """The guest-visible bytes of an image (converted to raw)."""
+    data = glance.image_data(image_id)
+    src = os.path.join(workdir, '%s.img' % image_id)
+    raw = src + '.raw'
+    with open(src, 'wb') as handle:
+        handle.write(data)
+    subprocess.run(['qemu-img', 'convert', '-O', 'raw', src, raw],
+                   check=True)
+    with open(raw, 'rb') as handle:
+        content = handle.read()
+    os.unlink(src)
+    os.unlink(raw)
+    return data, content
+
+
+def assert_landed(glance, image_id, store, guest=None, workdir=None):
+    """Glance says: active, in exactly ``store``, data of the guest disk."""
+    image = glance.image(image_id)
+    assert image is not None, 'image %s is gone' % image_id
+    assert image['status'] == 'active', image
+    assert image['stores'] == store, image
+    if store in WRITABLE:
+        assert image_id in glance.store_files(store)
+    if guest is not None:
+        data, content = image_raw_content(glance, image_id, workdir)
+        assert image['size'] == len(data) > 0
+        assert content[:len(guest.content)] == guest.content
+        assert not content[len(guest.content):].strip(b'\0')
+    return image
+
+
+@pytest.fixture(scope='session')
+def web_server(workdir):
+    """A loopback HTTP server holding image data for the http store."""
+    import functools
+    import http.server
+    import threading
+
+    root = os.path.join(workdir, 'web')
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, 'image.raw'), 'wb') as handle:
+        handle.write(os.urandom(8192))
+    server = http.server.ThreadingHTTPServer(
+        ('127.0.0.1', 0), functools.partial(
+            http.server.SimpleHTTPRequestHandler, directory=root))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield 'http://127.0.0.1:%d' % server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def web_image(glance, web_server):
+    """An image whose only location is in the read-only http store."""
+    image = glance.create_image('base-in-web')
+    status, body = glance.request(
+        'POST', '/v2/images/%s/locations' % image['id'],
+        {'url': web_server + '/image.raw'},
+        headers={'X-Service-Roles': 'service'})
+    assert status in (200, 202), (status, body)
+    import time
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        image = glance.image(image['id'])
+        if image['status'] == 'active':
+            return image
+        time.sleep(0.2)
+    raise AssertionError('http image never became active: %s' % image)

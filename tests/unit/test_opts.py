@@ -1,0 +1,43 @@
+"""Options: registered on demand, never twice, listed for the generator."""
+
+from oslo_config import cfg
+
+from nova_glance_multistore import opts
+
+
+def test_register_on_fresh_conf():
+    conf = cfg.ConfigOpts()
+    opts.register_opts(conf)
+    conf([])
+    assert conf.glance.store is None
+    assert conf.glance_multistore.upload_hooks == ['multistore']
+    assert conf.glance_multistore.stores_cache_ttl == 60
+    assert conf.glance_multistore.on_unusable_store == 'refuse'
+
+
+def test_register_is_idempotent():
+    conf = cfg.ConfigOpts()
+    opts.register_opts(conf)
+    opts.register_opts(conf)
+
+
+def test_reuses_an_existing_glance_store_option():
+    conf = cfg.ConfigOpts()
+    theirs = cfg.StrOpt('store', default='theirs', help='nova owns it')
+    conf.register_opt(theirs, group='glance')
+    opts.register_opts(conf)
+    conf([])
+    assert conf.glance.store == 'theirs'
+
+
+def test_nothing_registered_at_import():
+    assert 'glance_multistore' not in cfg.CONF
+
+
+def test_list_opts_are_copies():
+    listed = dict((str(group), options) for group, options in
+                  opts.list_opts())
+    assert [o.name for o in listed['glance']] == ['store']
+    assert {o.name for o in listed['glance_multistore']} == {
+        'upload_hooks', 'stores_cache_ttl', 'on_unusable_store'}
+    assert listed['glance'][0] is not opts.store_opt

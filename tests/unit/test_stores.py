@@ -1,0 +1,87 @@
+"""Parsing and caching Glance's store list."""
+
+import pytest
+
+from nova_glance_multistore import exception
+from nova_glance_multistore import stores
+
+
+def test_parse_flags_and_order():
+    parsed = stores.StoreList.from_api({'stores': [
+        {'id': 'a', 'description': 'A'},
+        {'id': 'b', 'default': 'true'},
+        {'id': 'c', 'read-only': 'true'},
+        {'id': 'd', 'default': True, 'read-only': 'false'},
+    ]})
+    assert [s.id for s in parsed.stores] == ['a', 'b', 'c', 'd']
+    assert parsed.default.id == 'b'
+    assert parsed.find('c').read_only
+    assert parsed.writable_ids() == ['a', 'b', 'd']
+    assert parsed.find('zzz') is None
+
+
+@pytest.mark.parametrize('body', [
+    None, [], 'x', {}, {'stores': None}, {'stores': [1]},
+    {'stores': [{'id': 3}]}, {'stores': [{'id': ''}]},
+    {'stores': [{'description': 'no id'}]},
+    {'stores': [{'id': 'a'}, {'id': 'a'}]},
+])
+def test_malformed_answers_are_errors(body):
+    with pytest.raises(exception.StoreCatalogUnavailable):
+        stores.StoreList.from_api(body)
+
+
+def test_reserved_is_not_writable():
+    store = stores.Store('os_glance_tasks_store')
+    assert store.reserved and not store.writable
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_catalog_caches_for_ttl():
+    calls = []
+    clock = Clock()
+
+    def fetch(context):
+        calls.append(context)
+        return {'stores': [{'id': 'a', 'default': 'true'}]}
+
+    catalog = stores.StoreCatalog(fetch, ttl=60, clock=clock)
+    assert catalog.get('ctx').default.id == 'a'
+    clock.now = 59
+    catalog.get('ctx')
+    assert len(calls) == 1
+    clock.now = 61
+    catalog.get('ctx')
+    assert len(calls) == 2
+    catalog.invalidate()
+    catalog.get('ctx')
+    assert len(calls) == 3
+
+
+def test_catalog_caches_multistore_off():
+    calls = []
+    catalog = stores.StoreCatalog(lambda c: calls.append(c), ttl=60,
+                                  clock=Clock())
+    assert catalog.get('ctx') is None
+    assert catalog.get('ctx') is None
+    assert len(calls) == 1
+
+
+def test_catalog_ttl_zero_always_asks():
+    calls = []
+
+    def fetch(context):
+        calls.append(1)
+        return {'stores': []}
+
+    catalog = stores.StoreCatalog(fetch, ttl=0, clock=Clock())
+    catalog.get(None)
+    catalog.get(None)
+    assert len(calls) == 2
