@@ -22,6 +22,7 @@ def _load_conf(args):
 
     conf = nova.conf.CONF
     logging.register_options(conf)
+    conf.set_default('use_stderr', True)  # stdout is for the answers
     conf([], project='nova', default_config_files=args.config_file or [],
          default_config_dirs=args.config_dir or [])
     logging.set_defaults(default_log_levels=['nova=WARN',

@@ -1,0 +1,93 @@
+"""The operator CLI, run as a command against the real Glance."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.functional import conftest as env
+
+CLI = [sys.executable, '-m', 'nova_glance_multistore.cli']
+
+
+@pytest.fixture
+def nova_conf(tmp_path, glance):
+    def _write(store=None, hooks=None):
+        lines = ['[glance]', 'endpoint_override = %s' % glance.url]
+        if store:
+            lines.append('store = %s' % store)
+        if hooks:
+            lines += ['[glance_multistore]', 'upload_hooks = %s' % hooks]
+        path = tmp_path / 'nova.conf'
+        path.write_text('\n'.join(lines) + '\n')
+        return str(path)
+    return _write
+
+
+def run(conf, *args):
+    done = subprocess.run(CLI + ['--config-file', conf] + list(args),
+                          capture_output=True, text=True, timeout=120,
+                          cwd=os.path.dirname(__file__))
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_stores_table(nova_conf):
+    code, out, err = run(nova_conf(), 'stores')
+    assert code == 0, err
+    lines = [l for l in out.splitlines() if l.startswith('| ')]
+    assert [l.split('|')[1].strip() for l in lines] == [
+        'id'] + env.STORE_ORDER
+    assert 'yes' in lines[1]  # fast is the default
+
+
+def test_stores_detail(nova_conf):
+    code, out, err = run(nova_conf(), 'stores', '--detail')
+    assert code == 0, err
+    assert 'http' in out and 'file' in out and 'data_dir' in out
+
+
+def test_check_passes(nova_conf):
+    code, out, err = run(nova_conf(store='archive'), 'check')
+    assert code == 0, out + err
+    assert all(l.startswith('OK') for l in out.splitlines()), out
+    assert "store 'archive' is a writable" in out
+
+
+@pytest.mark.parametrize('store, reason', [
+    ('nowhere', 'not enabled in Glance'), ('web', 'read-only'),
+    ('os_glance_tasks_store', 'reserved')])
+def test_check_fails_on_unusable_store(nova_conf, store, reason):
+    code, out, err = run(nova_conf(store=store), 'check')
+    assert code == 1
+    fails = [l for l in out.splitlines() if l.startswith('FAIL')]
+    assert len(fails) == 1 and reason in fails[0], out
+
+
+def test_check_fails_on_missing_hook(nova_conf):
+    code, out, err = run(nova_conf(hooks='multistore,nope'), 'check')
+    assert code == 1
+    assert 'nope' in out
+
+
+def test_check_fails_when_glance_is_down(tmp_path):
+    conf = tmp_path / 'nova.conf'
+    conf.write_text('[glance]\nendpoint_override = http://127.0.0.1:9\n'
+                    'num_retries = 0\n')
+    code, out, err = run(str(conf), 'check')
+    assert code == 1
+    assert 'FAIL Glance cannot be reached' in out
+
+
+def test_explain(nova_conf, glance):
+    base = env.base_image(glance, ['archive'])
+    code, out, err = run(nova_conf(), 'explain', '--image', base['id'])
+    assert code == 0, err
+    assert 'store:  archive' in out
+    assert base['id'] in out
+    code, out, err = run(nova_conf(store='cheap'), 'explain', '--image',
+                         base['id'])
+    assert 'store:  cheap' in out and 'configured' in out
+    code, out, err = run(nova_conf(store='web'), 'explain', '--image',
+                         base['id'])
+    assert code == 1 and 'read-only' in out

@@ -1,0 +1,46 @@
+"""Glance restarted without multi-store: nova's behaviour, or a refusal."""
+
+import pytest
+
+from nova_glance_multistore import exception
+from tests.functional import conftest as env
+
+
+@pytest.fixture
+def single_store_glance(glance, compute):
+    glance.restart(multistore=False)
+    yield glance
+    glance.restart(multistore=True)
+
+
+def test_without_configured_store_uploads_as_nova_does(
+        single_store_glance, proxy, boot, workdir):
+    glance = single_store_glance
+    status, body = glance.request('GET', '/v2/info/stores')
+    assert status == 404
+    base = glance.create_image('base-single', b'x' * 4096)
+    guest = boot(base['id'])
+    proxy.clear()
+    image_id = guest.snapshot('snapshot')
+    image = glance.image(image_id)
+    assert image['status'] == 'active'
+    assert image_id in glance.store_files('fast')  # the single file store
+    data, content = env.image_raw_content(glance, image_id, workdir)
+    assert content[:len(guest.content)] == guest.content
+    upload = [r for r in proxy.recorded() if r.method == 'PUT']
+    assert len(upload) == 1
+    assert 'x-image-meta-store' not in upload[0].headers
+    assert 'x-openstack-base-image-ref' not in upload[0].headers
+
+
+@pytest.mark.parametrize('kind', ['snapshot', 'shelve'])
+def test_with_configured_store_is_refused(single_store_glance, compute,
+                                          boot, kind):
+    glance = single_store_glance
+    compute.set('glance', 'store', 'cheap')
+    guest = boot(None, running=kind != 'shelve')
+    with pytest.raises(exception.StoreRefused) as refused:
+        guest.snapshot(kind)
+    assert 'multi-store is not enabled in Glance' in str(refused.value)
+    assert "'cheap'" in str(refused.value)
+    assert glance.image(guest.last_image_id) is None
