@@ -42,8 +42,11 @@ class NovaCompute:
         import nova.privsep
 
         conf = nova.conf.CONF
+        os.makedirs(self.workdir, exist_ok=True)
         if not _STATE.get('parsed'):
             logging.register_options(conf)
+            conf.set_default('log_file', os.path.join(self.workdir,
+                                                      'nova-compute.log'))
             logging.set_defaults(default_log_levels=(
                 logging.get_default_log_levels() +
                 ['nova.virt.libvirt.host=WARN']))
@@ -58,6 +61,8 @@ class NovaCompute:
             ('DEFAULT', 'state_path'): self.workdir,
             ('DEFAULT', 'my_ip'): '127.0.0.1',
             ('DEFAULT', 'host'): 'localenv-compute',
+            ('DEFAULT', 'log_file'): os.path.join(self.workdir,
+                                                  'nova-compute.log'),
             ('oslo_concurrency', 'lock_path'): os.path.join(self.workdir,
                                                             'locks'),
             ('libvirt', 'virt_type'): self.virt_type,
