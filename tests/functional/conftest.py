@@ -126,8 +126,11 @@ def boot(compute, libvirtd):
 
 
 def base_image(glance, stores, size=4096):
-    """An image whose data is in ``stores`` (the first by upload, the rest
-    by Glance's copy-image import)."""
+    """An image whose data is in ``stores``.
+
+    The first store gets it by upload, the others by Glance's copy-image
+    import.
+    """
     import time
 
     image = glance.create_image('base-in-%s' % '-'.join(stores),

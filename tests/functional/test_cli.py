@@ -35,8 +35,8 @@ def run(conf, *args):
 def test_stores_table(nova_conf):
     code, out, err = run(nova_conf(), 'stores')
     assert code == 0, err
-    lines = [l for l in out.splitlines() if l.startswith('| ')]
-    assert [l.split('|')[1].strip() for l in lines] == [
+    lines = [line for line in out.splitlines() if line.startswith('| ')]
+    assert [line.split('|')[1].strip() for line in lines] == [
         'id'] + env.STORE_ORDER
     assert 'yes' in lines[1]  # fast is the default
 
@@ -50,7 +50,7 @@ def test_stores_detail(nova_conf):
 def test_check_passes(nova_conf):
     code, out, err = run(nova_conf(store='archive'), 'check')
     assert code == 0, out + err
-    assert all(l.startswith('OK') for l in out.splitlines()), out
+    assert all(line.startswith('OK') for line in out.splitlines()), out
     assert "store 'archive' is a writable" in out
 
 
@@ -60,7 +60,8 @@ def test_check_passes(nova_conf):
 def test_check_fails_on_unusable_store(nova_conf, store, reason):
     code, out, err = run(nova_conf(store=store), 'check')
     assert code == 1
-    fails = [l for l in out.splitlines() if l.startswith('FAIL')]
+    fails = [line for line in out.splitlines()
+             if line.startswith('FAIL')]
     assert len(fails) == 1 and reason in fails[0], out
 
 

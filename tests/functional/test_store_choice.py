@@ -25,8 +25,8 @@ def test_backup_goes_to_base_image_store(glance, boot, workdir):
     assert guest.state == 'running'
 
 
-def test_shelve_cold_snapshot_goes_to_base_image_store(glance, boot,
-                                                        workdir):
+def test_shelve_cold_snapshot_goes_to_base_image_store(
+        glance, boot, workdir):
     base = env.base_image(glance, ['cheap'])
     guest = boot(base['id'], running=False)
     image_id = guest.snapshot('shelve')
@@ -35,8 +35,8 @@ def test_shelve_cold_snapshot_goes_to_base_image_store(glance, boot,
     assert guest.state == 'shutoff'
 
 
-def test_configured_store_wins_over_base_image_store(glance, compute, boot,
-                                                      workdir):
+def test_configured_store_wins_over_base_image_store(
+        glance, compute, boot, workdir):
     base = env.base_image(glance, ['cheap'])
     compute.set('glance', 'store', 'archive')
     guest = boot(base['id'])
