@@ -58,8 +58,7 @@ def run_demo(workdir):
             os.path.join(compute.instances_path, instance.uuid),
             os.path.join(compute.instances_path, '_base'), size_mib=64,
             written_mib=16, seed='demo')
-        libvirt_env.define_guest(daemon.uri, instance.name, instance.uuid,
-                                 disk)
+        daemon.define_guest(instance.name, instance.uuid, disk)
         common.log('guest %s is running' % instance.name)
         ctxt = compute.context()
 

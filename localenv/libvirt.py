@@ -82,6 +82,7 @@ class Libvirtd:
         self.workdir = workdir
         self.rundir = os.path.join(workdir, 'run')
         self.process = None
+        self.guests = set()
         self.logfile = os.path.join(workdir, 'libvirtd.log')
 
     @property
@@ -126,24 +127,31 @@ class Libvirtd:
         return self
 
     def stop(self):
-        import libvirt
-        if self.process and self.process.poll() is None:
+        """Destroy every guest, then stop libvirtd; never hang.
+
+        Guests are destroyed with ``virsh`` in a subprocess with a timeout
+        (a libvirt call from the test process can block behind nova's own
+        connection), and any QEMU process still alive afterwards is killed.
+        """
+        if self.process is None:
+            return
+        for name in sorted(self.guests):
             try:
-                conn = libvirt.open(self.uri)
-                for dom in conn.listAllDomains():
-                    if dom.name().startswith(GUEST_PREFIX):
-                        if dom.isActive():
-                            dom.destroy()
-                        try:
-                            dom.undefineFlags(
-                                libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
-                        except libvirt.libvirtError:
-                            pass
-                conn.close()
-            except libvirt.libvirtError:
-                pass
+                for verb in (['destroy'], ['undefine', '--managed-save']):
+                    subprocess.run(['virsh', '-c', self.uri] + verb + [name],
+                                   capture_output=True, timeout=20)
+            except subprocess.TimeoutExpired:
+                common.log('virsh destroy %s timed out' % name)
         common.stop_process(self.process)
         self.process = None
+        for name in self.guests:
+            subprocess.run(['pkill', '-9', '-f', 'guest=%s,' % name],
+                           capture_output=True)
+        self.guests.clear()
+
+    def define_guest(self, name, guest_uuid, disk_path, running=True):
+        self.guests.add(name)
+        return define_guest(self.uri, name, guest_uuid, disk_path, running)
 
     def __enter__(self):
         return self.start()

@@ -8,6 +8,7 @@ uses (``nova.compute.utils.create_image``).
 """
 
 import os
+import random
 
 from localenv import common
 
@@ -28,7 +29,9 @@ class NovaCompute:
         self.overrides = dict(overrides or {})
         self.driver = None
         self._drivers = []
-        self._next_id = 1
+        # Guest names derive from the id (instance-%08x): start at a random
+        # point so a run never meets a domain another run left defined.
+        self._next_id = random.randint(1, 0xfffff) << 8
 
     @property
     def instances_path(self):

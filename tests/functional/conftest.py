@@ -97,8 +97,8 @@ class Guest:
             os.path.join(compute.instances_path, self.instance.uuid),
             os.path.join(compute.instances_path, '_base'),
             seed=seed or self.instance.uuid)
-        libvirt_env.define_guest(libvirtd.uri, self.instance.name,
-                                 self.instance.uuid, self.disk, running)
+        libvirtd.define_guest(self.instance.name, self.instance.uuid,
+                              self.disk, running)
 
     @property
     def state(self):

@@ -25,6 +25,15 @@ def test_backup_goes_to_base_image_store(glance, boot, workdir):
     assert guest.state == 'running'
 
 
+@pytest.mark.parametrize('kind', ['snapshot', 'backup'])
+def test_cold_snapshot_of_shut_off_guest(glance, boot, workdir, kind):
+    base = env.base_image(glance, ['cheap'])
+    guest = boot(base['id'], running=False)
+    image_id = guest.snapshot(kind)
+    env.assert_landed(glance, image_id, 'cheap', guest, workdir)
+    assert guest.state == 'shutoff'
+
+
 def test_shelve_cold_snapshot_goes_to_base_image_store(
         glance, boot, workdir):
     base = env.base_image(glance, ['cheap'])
