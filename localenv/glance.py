@@ -74,13 +74,15 @@ class GlanceServer:
     """One glance-api process and its configuration, data and logs."""
 
     def __init__(self, workdir, stores=DEFAULT_STORES, default_store='fast',
-                 multistore=True, keystone=None, extra_conf=None):
+                 multistore=True, keystone=None, extra_conf=None,
+                 extra_pythonpath=()):
         self.workdir = workdir
         self.stores = list(stores)
         self.default_store = default_store
         self.multistore = multistore
         self.keystone = keystone
         self.extra_conf = extra_conf or {}
+        self.extra_pythonpath = list(extra_pythonpath)
         self.port = common.free_port()
         self.process = None
         self.venv = ensure_glance_venv()
@@ -216,8 +218,9 @@ class GlanceServer:
         # the schema migrations of db_sync.
         env = dict(os.environ)
         env['OS_GLANCE_CONFIG_DIR'] = self.confdir
-        env['PYTHONPATH'] = os.path.join(
-            self.workdir, 'python' if sitecustomize else 'python-plain')
+        env['PYTHONPATH'] = os.pathsep.join([os.path.join(
+            self.workdir, 'python' if sitecustomize else 'python-plain')] +
+            self.extra_pythonpath)
         env.pop('PYTHONHOME', None)
         return env
 

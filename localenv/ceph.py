@@ -1,0 +1,199 @@
+"""A real throwaway single-node Ceph 16.2 cluster (mon + memstore OSD).
+
+Debian's ceph-mon/ceph-osd, started by hand without systemd, every path
+inside one directory, loopback only, a private port range per cluster, so
+several clusters can run side by side (a "same cluster" and a "different
+cluster" rbd store). The python ``rados``/``rbd`` bindings come from
+Debian's python3-rados/python3-rbd and are put on a venv's path alone.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+
+from localenv import common
+
+DEBIAN_PACKAGES = ('ceph-mon', 'ceph-osd', 'ceph-common', 'python3-rbd',
+                   'python3-rados')
+DIST_PACKAGES = '/usr/lib/python3/dist-packages'
+
+
+def missing_reason():
+    if os.geteuid() != 0:
+        return 'ceph daemons must run as root here'
+    for binary in ('ceph-mon', 'ceph-osd', 'monmaptool', 'ceph-authtool',
+                   'ceph'):
+        if not os.path.exists('/usr/bin/' + binary):
+            return ('%s is missing: install Debian packages %s '
+                    '(tools/install-deps.sh does)' % (
+                        binary, ' '.join(DEBIAN_PACKAGES)))
+    return None
+
+
+def bindings_dir():
+    """A directory holding only Debian's rados/rbd modules (symlinks).
+
+    Adding all of dist-packages to a venv would shadow its own packages.
+    """
+    target = os.path.join(common.CACHE, 'ceph-bindings')
+    os.makedirs(target, exist_ok=True)
+    for name in os.listdir(DIST_PACKAGES):
+        if name.split('.')[0] in ('rados', 'rbd') and name.endswith('.so'):
+            link = os.path.join(target, name)
+            if not os.path.exists(link):
+                os.symlink(os.path.join(DIST_PACKAGES, name), link)
+    return target
+
+
+def import_bindings():
+    path = bindings_dir()
+    if path not in sys.path:
+        sys.path.append(path)
+    import rados  # noqa: F401
+    import rbd  # noqa: F401
+
+
+class CephCluster:
+    """One mon + one OSD; ``conf`` and ``admin_keyring`` for clients."""
+
+    def __init__(self, workdir, name='ceph', port=None):
+        self.workdir = workdir
+        self.name = name
+        self.fsid = str(uuid.uuid4())
+        self.port = port or common.free_port()
+        self.conf = os.path.join(workdir, 'ceph.conf')
+        self.admin_keyring = os.path.join(workdir, 'client.admin.keyring')
+        self.processes = []
+
+    def _ceph(self, *args, parse=True, timeout=60):
+        done = subprocess.run(
+            ['ceph', '-c', self.conf, '--connect-timeout', '20'] +
+            list(args) + (['-f', 'json'] if parse else []),
+            capture_output=True, text=True, timeout=timeout)
+        if done.returncode:
+            raise RuntimeError('ceph %s: %s' % (' '.join(args),
+                                                done.stderr.strip()))
+        return json.loads(done.stdout) if parse and done.stdout.strip() \
+            else done.stdout
+
+    def _write_conf(self):
+        base = self.workdir
+        low = 20000 + (self.port % 20000)
+        with open(self.conf, 'w') as handle:
+            handle.write(textwrap.dedent('''\
+                [global]
+                fsid = %(fsid)s
+                mon host = v2:127.0.0.1:%(port)d
+                public addr = 127.0.0.1
+                ms bind ipv6 = false
+                ms bind port min = %(low)d
+                ms bind port max = %(high)d
+                auth cluster required = cephx
+                auth service required = cephx
+                auth client required = cephx
+                keyring = %(base)s/$name.keyring
+                run dir = %(base)s/run
+                admin socket = %(base)s/run/$name.asok
+                pid file = %(base)s/run/$name.pid
+                log file = %(base)s/log/$name.log
+                mon cluster log file = %(base)s/log/cluster.log
+                mon data = %(base)s/mon/$cluster-$id
+                osd data = %(base)s/osd/$cluster-$id
+                osd objectstore = memstore
+                memstore device bytes = 4294967296
+                osd pool default size = 1
+                osd pool default min size = 1
+                mon allow pool size one = true
+                mon allow pool delete = true
+                osd crush chooseleaf type = 0
+                paxos propose interval = 0.05
+                mon mgr mkfs grace = 100000
+                mon data avail warn = 1
+                mon warn on pool no redundancy = false
+                osd fast shutdown = false
+                [client]
+                rados osd op timeout = 30
+                rados mon op timeout = 30
+                ''') % {'fsid': self.fsid, 'port': self.port,
+                         'base': base, 'low': low, 'high': low + 99})
+
+    def start(self):
+        reason = missing_reason()
+        if reason:
+            raise RuntimeError(reason)
+        for sub in ('run', 'log', 'mon', 'osd'):
+            os.makedirs(os.path.join(self.workdir, sub), exist_ok=True)
+        self._write_conf()
+        run = lambda *cmd: subprocess.run(  # noqa: E731
+            list(cmd), check=True, capture_output=True, timeout=120)
+        mon_keyring = os.path.join(self.workdir, 'mon.keyring')
+        run('ceph-authtool', '--create-keyring', mon_keyring, '--gen-key',
+            '-n', 'mon.', '--cap', 'mon', 'allow *')
+        run('ceph-authtool', '--create-keyring', self.admin_keyring,
+            '--gen-key', '-n', 'client.admin', '--cap', 'mon', 'allow *',
+            '--cap', 'osd', 'allow *', '--cap', 'mgr', 'allow *')
+        run('ceph-authtool', mon_keyring, '--import-keyring',
+            self.admin_keyring)
+        monmap = os.path.join(self.workdir, 'monmap')
+        run('monmaptool', '--create', '--fsid', self.fsid, '--addv', 'a',
+            '[v2:127.0.0.1:%d]' % self.port, monmap)
+        run('ceph-mon', '-c', self.conf, '--mkfs', '-i', 'a', '--monmap',
+            monmap, '--keyring', mon_keyring)
+        self._spawn('ceph-mon', '-i', 'a')
+        osd_uuid = str(uuid.uuid4())
+        osd_id = self._ceph('osd', 'new', osd_uuid, parse=False).strip()
+        os.makedirs(os.path.join(self.workdir, 'osd',
+                                 'ceph-%s' % osd_id), exist_ok=True)
+        run('ceph-osd', '-c', self.conf, '-i', osd_id, '--mkfs', '--mkkey',
+            '--osd-uuid', osd_uuid, '--no-mon-config')
+        self._ceph('auth', 'add', 'osd.%s' % osd_id, 'osd', 'allow *',
+                   'mon', 'allow profile osd', '-i',
+                   os.path.join(self.workdir, 'osd.%s.keyring' % osd_id),
+                   parse=False)
+        self._spawn('ceph-osd', '-i', osd_id)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            dump = self._ceph('osd', 'dump')
+            if dump['osds'] and all(o['up'] for o in dump['osds']):
+                return self
+            time.sleep(0.3)
+        raise RuntimeError('OSD of %s did not come up: %s' % (
+            self.name, common.tail(os.path.join(self.workdir, 'log',
+                                                'osd.0.log'))))
+
+    def _spawn(self, binary, *args):
+        with open(os.path.join(self.workdir, 'log', binary + '.out'),
+                  'ab') as out:
+            self.processes.append(subprocess.Popen(
+                [binary, '-c', self.conf, '-f'] + list(args), stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True))
+
+    def create_pool(self, pool):
+        self._ceph('osd', 'pool', 'create', pool, '8', parse=False)
+        self._ceph('osd', 'pool', 'application', 'enable', pool, 'rbd',
+                   parse=False)
+
+    def create_user(self, name, caps):
+        """A cephx user; returns the path of its keyring file."""
+        keyring = os.path.join(self.workdir, 'client.%s.keyring' % name)
+        args = ['auth', 'get-or-create', 'client.%s' % name]
+        for service, cap in caps.items():
+            args += [service, cap]
+        args += ['-o', keyring]
+        self._ceph(*args, parse=False)
+        return keyring
+
+    def stop(self):
+        for process in reversed(self.processes):
+            common.stop_process(process, grace=5)
+        self.processes = []
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
