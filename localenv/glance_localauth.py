@@ -17,6 +17,11 @@ DEFAULTS = {
 def filter_factory(global_conf, **local_conf):
     def _filter(app):
         def _app(environ, start_response):
+            # A token "roles:a,b" stands for a user holding just those
+            # roles (e.g. a non-admin nova-compute user).
+            token = environ.get('HTTP_X_AUTH_TOKEN', '')
+            if token.startswith('roles:'):
+                environ.setdefault('HTTP_X_ROLES', token[len('roles:'):])
             for key, value in DEFAULTS.items():
                 environ.setdefault(key, value)
             return app(environ, start_response)

@@ -8,6 +8,7 @@ guest is paused, and the upload goes to that store.
 from nova.virt.libvirt import driver as libvirt_driver
 from oslo_log import log as logging
 
+from nova_glance_multistore import ceph_native
 from nova_glance_multistore import glance_client
 from nova_glance_multistore import opts
 from nova_glance_multistore import uploads
@@ -23,6 +24,9 @@ class StoreAwareSnapshotMixin:
         opts.register_opts(conf)
         self._store_aware_uploads = uploads.StoreAwareUploads(conf)
         self._image_api = self._store_aware_uploads.image_api()
+        self.image_backend = ceph_native.StoreAwareImageBackend(
+            self.image_backend, conf, self._store_aware_uploads.targets,
+            self._store_aware_uploads.glance)
 
     def _check_configured_store(self):
         try:

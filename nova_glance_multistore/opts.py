@@ -81,6 +81,19 @@ store``, or one chosen by a hook) is not usable: unknown to Glance,
 read-only, reserved for Glance's own use (``os_glance_*``), or multi-store
 is not enabled in Glance.
 """),
+    cfg.ListOpt(
+        'rbd_store_locations',
+        default=[],
+        help="""
+The Ceph cluster and pool of Glance's rbd stores, as ``store:fsid:pool``
+entries, for when nova-compute may not read Glance's
+``GET /v2/info/stores/detail`` (admin or service role), which is preferred.
+
+When the store chosen for a snapshot is an rbd store on the same Ceph
+cluster (fsid) as the instance disk (``[libvirt] images_type = rbd``), the
+snapshot is a copy-on-write clone into that store's pool instead of a
+stream through glance-api.
+"""),
 ]
 
 

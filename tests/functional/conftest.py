@@ -11,10 +11,16 @@ import subprocess
 
 import pytest
 
+from localenv import ceph as ceph_env
 from localenv import glance as glance_env
 from localenv import http_recorder
 from localenv import libvirt as libvirt_env
 from localenv import nova_compute
+
+# Debian's rados/rbd bindings must be importable before nova's rbd_utils
+# is first imported (it records their absence at import time).
+if ceph_env.missing_reason() is None:
+    ceph_env.import_bindings()
 
 STORE_ORDER = ['fast', 'cheap', 'archive', 'web']
 WRITABLE = ['fast', 'cheap', 'archive']

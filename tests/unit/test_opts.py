@@ -39,5 +39,6 @@ def test_list_opts_are_copies():
                   opts.list_opts())
     assert [o.name for o in listed['glance']] == ['store']
     assert {o.name for o in listed['glance_multistore']} == {
-        'upload_hooks', 'stores_cache_ttl', 'on_unusable_store'}
+        'upload_hooks', 'stores_cache_ttl', 'on_unusable_store',
+        'rbd_store_locations'}
     assert listed['glance'][0] is not opts.store_opt

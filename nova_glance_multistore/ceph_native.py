@@ -1,0 +1,141 @@
+"""Ceph-native (copy-on-write) snapshot into the target rbd store's pool.
+
+When the target store is an rbd store on the cluster that holds the
+instance disk, the snapshot is a clone inside Ceph: snapshot the disk,
+clone into the target store's pool, flatten, snapshot and protect. Any
+failure removes every clone and snapshot made so far, and the caller
+streams into the target store instead.
+"""
+
+from nova import exception as nova_exception
+from nova.virt.libvirt import imagebackend
+from oslo_log import log as logging
+
+from nova_glance_multistore import rbd_stores
+
+LOG = logging.getLogger(__name__)
+
+IMAGE_SNAPSHOT = 'snap'  # the snapshot name Glance's rbd store uses
+
+
+def snapshot_into_pool(driver, src_pool, src_name, snapshot_name, fsid,
+                       dest_pool, image_id):
+    """Clone ``src_pool/src_name`` into ``dest_pool/image_id@snap``.
+
+    :returns: the rbd location URL to register in Glance.
+    :raises: whatever Ceph raised, after removing what was made.
+    """
+    driver.create_snap(src_name, snapshot_name, pool=src_pool, protect=True)
+    try:
+        source = {'url': 'rbd://%s/%s/%s/%s' % (
+            fsid, src_pool, src_name, snapshot_name)}
+        driver.clone(source, image_id, dest_pool=dest_pool)
+        try:
+            driver.flatten(image_id, pool=dest_pool)
+            driver.create_snap(image_id, IMAGE_SNAPSHOT, pool=dest_pool,
+                               protect=True)
+        except Exception:
+            remove_clone(driver, dest_pool, image_id)
+            raise
+    finally:
+        # The clone is flattened (or gone): the source snapshot is not
+        # needed any more either way.
+        driver.remove_snap(src_name, snapshot_name, pool=src_pool,
+                           force=True, ignore_errors=True)
+    return 'rbd://%s/%s/%s/%s' % (fsid, dest_pool, image_id, IMAGE_SNAPSHOT)
+
+
+def remove_clone(driver, pool, image_id):
+    try:
+        driver.remove_snap(image_id, IMAGE_SNAPSHOT, pool=pool, force=True,
+                           ignore_errors=True)
+    except Exception as e:
+        LOG.warning('Could not remove snapshot %(pool)s/%(image)s@snap: '
+                    '%(error)s', {'pool': pool, 'image': image_id,
+                                  'error': e})
+    try:
+        driver.destroy_volume(image_id, pool=pool)
+    except Exception as e:
+        LOG.warning('Could not remove clone %(pool)s/%(image)s: %(error)s',
+                    {'pool': pool, 'image': image_id, 'error': e})
+
+
+class StoreAwareDisk:
+    """A nova image-backend disk whose direct snapshot honours the target.
+
+    nova's own rbd direct snapshot clones into the pool of the *base
+    image* and registers that location, whatever store was chosen; here
+    the clone goes to the target store's pool, or there is no direct
+    snapshot at all (NotImplementedError makes nova stream the disk into
+    the target store).
+    """
+
+    def __init__(self, disk, conf, targets, glance):
+        self._disk = disk
+        self._conf = conf
+        self._targets = targets
+        self._glance = glance
+
+    def __getattr__(self, name):
+        return getattr(self._disk, name)
+
+    def direct_snapshot(self, context, snapshot_name, image_format,
+                        image_id, base_image_id):
+        target = self._targets.get(image_id)
+        if target is None or target.store is None:
+            # Not a planned upload, or multi-store off: nova's behaviour.
+            return self._disk.direct_snapshot(
+                context, snapshot_name, image_format, image_id,
+                base_image_id)
+        if not isinstance(self._disk, imagebackend.Rbd):
+            raise NotImplementedError()
+        location, source = rbd_stores.rbd_location(
+            self._conf, self._glance, context, target.store)
+        disk_fsid = self._disk.driver.get_fsid()
+        if location is None or location.fsid != disk_fsid:
+            why = source if location is None else (
+                'its cluster %s is not the disk\'s cluster %s' % (
+                    location.fsid, disk_fsid))
+            LOG.info('Image %(image_id)s: streaming into store %(store)s '
+                     '(no ceph-native snapshot: %(why)s).',
+                     {'image_id': image_id, 'store': target.store,
+                      'why': why})
+            raise NotImplementedError()
+        try:
+            url = snapshot_into_pool(
+                self._disk.driver, self._disk.driver.pool,
+                self._disk.rbd_name, snapshot_name, disk_fsid,
+                location.pool, image_id)
+        except Exception as e:
+            LOG.warning('Image %(image_id)s: ceph-native snapshot into '
+                        '%(pool)s failed (%(error)s); everything it made '
+                        'is removed, streaming into store %(store)s '
+                        'instead.', {'image_id': image_id,
+                                     'pool': location.pool, 'error': e,
+                                     'store': target.store})
+            raise nova_exception.ImageUnacceptable(
+                image_id=image_id, reason='ceph-native snapshot failed: %s'
+                % e)
+        LOG.info('Image %(image_id)s: ceph-native snapshot into pool '
+                 '%(pool)s of store %(store)s (location from %(source)s).',
+                 {'image_id': image_id, 'pool': location.pool,
+                  'store': target.store, 'source': source})
+        return url
+
+
+class StoreAwareImageBackend:
+    """nova's image Backend handing out StoreAwareDisk objects."""
+
+    def __init__(self, backend, conf, targets, glance):
+        self._backend = backend
+        self._conf = conf
+        self._targets = targets
+        self._glance = glance
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+    def by_libvirt_path(self, instance, path, image_type=None):
+        return StoreAwareDisk(
+            self._backend.by_libvirt_path(instance, path, image_type),
+            self._conf, self._targets, self._glance)
