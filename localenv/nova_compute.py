@@ -93,6 +93,11 @@ class NovaCompute:
         import nova.conf
         nova.conf.CONF.set_override(name, value, group=group)
 
+    def clear(self, group, name):
+        """Back to the option's default (set(..., None) would mean None)."""
+        import nova.conf
+        nova.conf.CONF.clear_override(name, group=group)
+
     def start(self):
         from nova.virt import driver as virt_driver
         from nova.virt import virtapi

@@ -82,7 +82,7 @@ def rbd_compute(compute, clusters, ceph_glance):
     yield compute
     for name in ('images_type', 'images_rbd_pool', 'images_rbd_ceph_conf',
                  'rbd_user'):
-        compute.set('libvirt', name, None)
+        compute.clear('libvirt', name)
     compute.set('glance', 'api_servers', [compute.glance_url])
     compute.set('glance_multistore', 'rbd_store_locations', [])
 

@@ -6,8 +6,10 @@ import subprocess
 import sys
 
 import pytest
+from stevedore import extension
 
 from nova_glance_multistore import exception
+from nova_glance_multistore.hooks import base
 from nova_glance_multistore.hooks import pipeline
 from tests.functional import conftest as env
 
@@ -21,8 +23,13 @@ def installed_hookdist(tmp_path_factory):
                     '--no-deps', '--target', target,
                     HOOKDIST], check=True)
     sys.path.insert(0, target)
+    # stevedore caches a namespace's entry points for the life of the
+    # process; nova-compute is restarted after a package is installed,
+    # which this stands for.
+    extension.ExtensionManager.ENTRY_POINT_CACHE.pop(base.NAMESPACE, None)
     yield target
     sys.path.remove(target)
+    extension.ExtensionManager.ENTRY_POINT_CACHE.pop(base.NAMESPACE, None)
 
 
 @pytest.fixture
