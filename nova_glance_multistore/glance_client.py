@@ -39,9 +39,12 @@ class GlanceFacts:
             return None
         except glanceclient.exc.HTTPException as e:
             raise exception.StoreCatalogUnavailable(reason=_http_reason(e))
-        except (TypeError, ValueError) as e:
+        except Exception as e:
+            # A malformed or truncated answer surfaces as anything from a
+            # TypeError to a "connection" error (requests' JSON errors are
+            # IOErrors) or a glanceclient crash on an odd error body.
             raise exception.StoreCatalogUnavailable(
-                reason='malformed answer: %s' % e)
+                reason='%s: %s' % (type(e).__name__, e))
 
     def stores_info_detail(self, context):
         """The body of ``GET /v2/info/stores/detail`` (admin/service)."""
