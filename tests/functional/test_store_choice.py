@@ -148,3 +148,21 @@ def test_headers_go_on_the_upload_request_only(glance, proxy, boot):
     for request in others:
         assert 'x-image-meta-store' not in request.headers, request
         assert 'x-openstack-base-image-ref' not in request.headers, request
+
+
+def test_user_controlled_properties_cannot_steer_the_store(glance, boot):
+    # A user owns their image's properties and their instance's metadata;
+    # neither is an input of the decision.
+    base = env.base_image(glance, ['cheap'])
+    status, body = glance.request(
+        'PATCH', '/v2/images/%s' % base['id'],
+        [{'op': 'add', 'path': '/store', 'value': 'archive'},
+         {'op': 'add', 'path': '/x-image-meta-store', 'value': 'archive'}],
+        headers={'Content-Type':
+                 'application/openstack-images-v2.1-json-patch'})
+    assert status == 200, body
+    guest = boot(base['id'])
+    guest.instance.metadata = {'store': 'archive'}
+    guest.instance.system_metadata['image_store'] = 'archive'
+    image_id = guest.snapshot('snapshot')
+    env.assert_landed(glance, image_id, 'cheap')
