@@ -52,8 +52,12 @@ class StoreAwareUploads:
             stores=self.catalog.get(context), glance=self.glance)
         upload_target = self.pipeline.run(request)
         if upload_target is None:
-            upload_target = target_mod.resolve_target_store(
-                None, request.base_image_ref, None, request.stores)
+            # No hook chose (``multistore`` is not in upload_hooks).
+            default = request.stores.default if request.stores else None
+            upload_target = target_mod.UploadTarget(
+                default.id if default else None,
+                "no upload hook chose a store: Glance's default",
+                request.base_image_ref)
         try:
             validation.validate_target(image_id, upload_target,
                                        request.stores)

@@ -69,3 +69,9 @@ def test_unknown_hook_name_stops_the_driver(compute, driver_with_hooks):
         driver_with_hooks(['multistore', 'no_such_hook'])
     assert 'no_such_hook' in str(missing.value)
     assert 'multistore' in str(missing.value)  # lists what is installed
+
+
+def test_no_hook_means_glance_default_store(glance, boot, driver_with_hooks):
+    driver_with_hooks([])
+    guest = boot(env.base_image(glance, ['cheap'])['id'])
+    env.assert_landed(glance, guest.snapshot('snapshot'), 'fast')
