@@ -153,6 +153,25 @@ class Libvirtd:
         self.guests.add(name)
         return define_guest(self.uri, name, guest_uuid, disk_path, running)
 
+    def define_rbd_guest(self, name, guest_uuid, rbd_image, ceph_conf,
+                         running=True):
+        """A guest whose root disk is ``pool/image`` on a Ceph cluster.
+
+        QEMU's rbd driver (Debian qemu-block-extra) reads the cluster's
+        ceph.conf, as nova's ``[libvirt] images_type = rbd`` guests do.
+        """
+        self.guests.add(name)
+        disk = textwrap.dedent('''\
+            <disk type="network" device="disk">
+              <driver name="qemu" type="raw" cache="none"/>
+              <source protocol="rbd" name="%s">
+                <config file="%s"/>
+              </source>
+              <target dev="vda" bus="virtio"/>
+            </disk>''') % (rbd_image, ceph_conf)
+        return _define(self.uri, domain_xml(name, guest_uuid, None,
+                                            disk_xml=disk), running)
+
     def __enter__(self):
         return self.start()
 
@@ -197,8 +216,15 @@ def create_guest_disk(instance_dir, base_dir, size_mib=16, written_mib=4,
     return disk, content
 
 
-def domain_xml(name, guest_uuid, disk_path, memory_mib=64):
+def domain_xml(name, guest_uuid, disk_path, memory_mib=64, disk_xml=None):
     kind = virt_type()
+    if disk_xml is None:
+        disk_xml = textwrap.dedent('''\
+            <disk type="file" device="disk">
+              <driver name="qemu" type="qcow2" cache="none"/>
+              <source file="%s"/>
+              <target dev="vda" bus="virtio"/>
+            </disk>''') % disk_path
     return textwrap.dedent('''\
         <domain type="%(kind)s">
           <name>%(name)s</name>
@@ -211,23 +237,24 @@ def domain_xml(name, guest_uuid, disk_path, memory_mib=64):
           <on_poweroff>destroy</on_poweroff>
           <on_crash>destroy</on_crash>
           <devices>
-            <disk type="file" device="disk">
-              <driver name="qemu" type="qcow2" cache="none"/>
-              <source file="%(disk)s"/>
-              <target dev="vda" bus="virtio"/>
-            </disk>
+        %(disk)s
             <graphics type="vnc" autoport="yes" listen="127.0.0.1"/>
           </devices>
         </domain>
         ''') % {'kind': kind, 'name': name, 'uuid': guest_uuid,
-                'disk': disk_path, 'memory': memory_mib}
+                'disk': textwrap.indent(disk_xml, ' ' * 4),
+                'memory': memory_mib}
 
 
 def define_guest(uri, name, guest_uuid, disk_path, running=True):
+    return _define(uri, domain_xml(name, guest_uuid, disk_path), running)
+
+
+def _define(uri, xml, running):
     import libvirt
     conn = libvirt.open(uri)
     try:
-        dom = conn.defineXML(domain_xml(name, guest_uuid, disk_path))
+        dom = conn.defineXML(xml)
         if running:
             dom.create()
         return dom.name()

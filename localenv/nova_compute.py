@@ -128,6 +128,7 @@ class NovaCompute:
 
     def make_instance(self, image_ref=None, task_state='image_snapshot',
                       vm_state='active'):
+        from nova.network import model as network_model
         from nova import objects
 
         instance_id = self._next_id
@@ -149,6 +150,8 @@ class NovaCompute:
             pci_devices=objects.PciDeviceList(objects=[]),
             pci_requests=objects.InstancePCIRequests(requests=[]),
             numa_topology=None, metadata={}, vcpu_model=None,
+            info_cache=objects.InstanceInfoCache(
+                network_info=network_model.NetworkInfo()),
             resources=None, migration_context=None, trusted_certs=None,
             device_metadata=None)
         instance.obj_reset_changes()

@@ -7,7 +7,7 @@ set -euo pipefail
 
 PACKAGES="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 qemu-system-x86 qemu-utils libvirt-dev pkg-config
-ceph-mon ceph-osd ceph-common python3-rbd python3-rados"
+ceph-mon ceph-osd ceph-common python3-rbd python3-rados qemu-block-extra"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -4,8 +4,12 @@ Two throwaway clusters: ``c0`` holds the instance disk (pool ``vms``) and
 two Glance rbd stores (``ceph0`` on pool ``images``, ``ceph0snap`` on pool
 ``snapshots``); ``c1`` is another cluster with store ``ceph1``. nova's own
 ``Rbd`` image-backend object drives the disk, with nova's least-privilege
-cephx user. The qemu guest itself is not on rbd here: see the skip reasons
-and the project notes.
+cephx user, and a real QEMU guest runs on that rbd disk for the end-to-end
+tests through nova's ``LibvirtDriver.snapshot()``.
+
+Glance here has no Keystone: registering an rbd location needs the
+``service`` role, which the stand-in auth filter grants to a token
+``roles:...,service``; real Keystone is not part of these tests yet.
 """
 
 import os
@@ -73,18 +77,28 @@ def ceph_glance(clusters, tmp_path_factory):
 
 @pytest.fixture
 def rbd_compute(compute, clusters, ceph_glance):
+    """The compute host with ``images_type = rbd`` on cluster c0.
+
+    A new driver, as after a restart, asking the Glance with rbd stores.
+    """
     c0, _ = clusters
-    compute.set('libvirt', 'images_type', 'rbd')
-    compute.set('libvirt', 'images_rbd_pool', 'vms')
-    compute.set('libvirt', 'images_rbd_ceph_conf', c0.conf)
-    compute.set('libvirt', 'rbd_user', 'nova')
-    compute.set('glance', 'api_servers', [ceph_glance.url])
+    settings = {
+        ('libvirt', 'images_type'): 'rbd',
+        ('libvirt', 'images_rbd_pool'): 'vms',
+        ('libvirt', 'images_rbd_ceph_conf'): c0.conf,
+        ('libvirt', 'rbd_user'): 'nova',
+        ('glance', 'api_servers'): [ceph_glance.url],
+    }
+    compute.overrides.update(settings)
+    compute.start()
     yield compute
-    for name in ('images_type', 'images_rbd_pool', 'images_rbd_ceph_conf',
-                 'rbd_user'):
-        compute.clear('libvirt', name)
-    compute.set('glance', 'api_servers', [compute.glance_url])
+    for group, name in settings:
+        del compute.overrides[(group, name)]
+        if group == 'libvirt':
+            compute.clear(group, name)
     compute.set('glance_multistore', 'rbd_store_locations', [])
+    compute.set('glance', 'store', None)
+    compute.start()
 
 
 def admin(cluster):
@@ -262,3 +276,89 @@ def test_failed_ceph_step_leaves_nothing_behind(
     assert 'ceph-native snapshot failed' in str(failed.value)
     assert pool_state(c0) == before
     ceph_glance.delete_image(image['id'])
+
+
+SERVICE_TOKEN = 'roles:member,reader,service'
+USER_TOKEN = 'roles:member,reader'
+
+
+def snapshot_guest(compute, instance, token, ceph_glance):
+    ctxt = compute.context()
+    ctxt.auth_token = token
+    image_id = compute.create_queued_image(ctxt, instance)
+    compute.snapshot(ctxt, instance, image_id)
+    return image_id
+
+
+@pytest.fixture
+def rbd_guest(rbd_compute, libvirtd, clusters, rbd_disk):
+    c0, _ = clusters
+    instance, name, content = rbd_disk
+    libvirtd.define_rbd_guest(instance.name, instance.uuid,
+                              'vms/%s' % name, c0.conf)
+    from localenv import libvirt as libvirt_env
+    assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
+    return instance, name, content
+
+
+def test_nova_snapshot_of_rbd_guest_is_ceph_native_into_target_store(
+        rbd_compute, clusters, ceph_glance, rbd_guest, libvirtd):
+    from localenv import libvirt as libvirt_env
+    c0, c1 = clusters
+    instance, name, content = rbd_guest
+    rbd_compute.set('glance', 'store', 'ceph0snap')
+    image_id = snapshot_guest(rbd_compute, instance, SERVICE_TOKEN,
+                              ceph_glance)
+    image = wait_active(ceph_glance, image_id)
+    assert image['stores'] == 'ceph0snap'
+    assert image['size'] == len(content)
+    assert ceph_glance.image_data(image_id) == content
+    state = pool_state(c0)
+    assert state['snapshots'] == {image_id: ['snap']}
+    assert state['vms'][name] == []
+    import rbd
+    client = admin(c0)
+    with client.open_ioctx('snapshots') as ioctx:
+        with rbd.Image(ioctx, image_id, snapshot='snap') as clone:
+            with pytest.raises(rbd.ImageNotFound):
+                clone.parent_info()  # a flattened clone made by us
+    client.shutdown()
+    assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
+    ceph_glance.delete_image(image_id)
+
+
+def test_without_service_role_nova_streams_into_target_store(
+        rbd_compute, clusters, ceph_glance, rbd_guest, libvirtd):
+    from localenv import libvirt as libvirt_env
+    c0, _ = clusters
+    instance, name, content = rbd_guest
+    rbd_compute.set('glance', 'store', 'ceph0snap')
+    image_id = snapshot_guest(rbd_compute, instance, USER_TOKEN,
+                              ceph_glance)
+    image = wait_active(ceph_glance, image_id)
+    assert image['stores'] == 'ceph0snap'
+    assert ceph_glance.image_data(image_id) == content
+    # Only Glance's own copy is in the pool; our clone was removed.
+    state = pool_state(c0)
+    assert state['snapshots'] == {image_id: ['snap']}
+    assert state['vms'][name] == []
+    assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
+    ceph_glance.delete_image(image_id)
+
+
+def test_other_cluster_target_streams_from_rbd_guest(
+        rbd_compute, clusters, ceph_glance, rbd_guest, libvirtd):
+    from localenv import libvirt as libvirt_env
+    c0, c1 = clusters
+    instance, name, content = rbd_guest
+    rbd_compute.set('glance', 'store', 'ceph1')
+    before = pool_state(c0)
+    image_id = snapshot_guest(rbd_compute, instance, SERVICE_TOKEN,
+                              ceph_glance)
+    image = wait_active(ceph_glance, image_id)
+    assert image['stores'] == 'ceph1'
+    assert ceph_glance.image_data(image_id) == content
+    assert pool_state(c0) == before
+    assert pool_state(c1)['images'] == {image_id: ['snap']}
+    assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
+    ceph_glance.delete_image(image_id)
