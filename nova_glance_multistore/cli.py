@@ -104,6 +104,10 @@ def cmd_check(conf, args, out):
                 conf, pipeline=hooks).check_configured_store(ctxt))
     except exception.GlanceMultistoreError as e:
         findings.append((False, str(e)))
+    if ctxt is not None:
+        from nova_glance_multistore import rbd_stores
+        findings.extend(rbd_stores.check_fast_snapshot_targets(
+            conf, glance_client.GlanceFacts(), ctxt))
     for ok, message in findings:
         out.write('%s %s\n' % ('OK  ' if ok else 'FAIL', message))
     return 0 if all(ok for ok, _ in findings) else 1

@@ -66,3 +66,77 @@ def rbd_location(conf, glance, context, store_id):
     return None, ('not an rbd store with a known cluster and pool '
                   '(neither /v2/info/stores/detail nor '
                   '[glance_multistore] rbd_store_locations name it)')
+
+
+def all_locations(conf, glance, context):
+    """Every rbd store known from stores/detail or config, and the source."""
+    found = {}
+    try:
+        found.update(from_stores_detail(glance.stores_info_detail(context)))
+        source = 'GET /v2/info/stores/detail'
+    except Exception:
+        source = '[glance_multistore] rbd_store_locations'
+    for store, location in from_config(
+            conf.glance_multistore.rbd_store_locations).items():
+        found.setdefault(store, location)
+    return found, source
+
+
+def check_fast_snapshot_targets(conf, glance, context):
+    """Findings for the CLI: can this host clone into each rbd store?
+
+    Uses nova's own RBD driver and ``[libvirt]`` Ceph credentials; a store
+    is usable when its cluster is the instance disks' cluster and nova's
+    cephx user can read and write its pool.
+    """
+    if conf.libvirt.images_type != 'rbd':
+        return [(True, '[libvirt] images_type is %s: snapshots stream (no '
+                       'ceph-native path on this host)' %
+                 conf.libvirt.images_type)]
+    from nova.storage import rbd_utils
+
+    try:
+        driver = rbd_utils.RBDDriver()
+        fsid = driver.get_fsid()
+    except Exception as e:
+        return [(False, 'Ceph cluster of the instance disks cannot be '
+                        'reached as client.%s: %s' % (
+                            conf.libvirt.rbd_user or 'admin', e))]
+    findings = [(True, 'instance disks are on Ceph cluster %s (pool %s, '
+                       'client.%s)' % (fsid, driver.pool,
+                                       conf.libvirt.rbd_user or 'admin'))]
+    locations, source = all_locations(conf, glance, context)
+    if not locations:
+        findings.append((True, 'no rbd store is known (%s): snapshots '
+                               'stream' % source))
+    for store, location in sorted(locations.items()):
+        if location.fsid != fsid:
+            findings.append((True, 'rbd store %s is on another cluster '
+                                   '(%s): snapshots to it stream' % (
+                                       store, location.fsid)))
+            continue
+        try:
+            _probe_pool(driver, location.pool)
+        except Exception as e:
+            findings.append((False, 'rbd store %s: pool %s is not usable '
+                                    'by client.%s: %s' % (
+                                        store, location.pool,
+                                        conf.libvirt.rbd_user or 'admin',
+                                        e)))
+        else:
+            findings.append((True, 'rbd store %s: ceph-native snapshots '
+                                   'into pool %s' % (store, location.pool)))
+    return findings
+
+
+def _probe_pool(driver, pool):
+    """Read and write access to ``pool`` with nova's cephx user."""
+    import uuid
+
+    from nova.storage import rbd_utils
+
+    with rbd_utils.RADOSClient(driver, pool) as client:
+        rbd_utils.RbdProxy().list(client.ioctx)
+        name = 'nova-glance-multistore-check-%s' % uuid.uuid4().hex
+        client.ioctx.write_full(name, b'check')
+        client.ioctx.remove_object(name)

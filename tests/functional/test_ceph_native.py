@@ -362,3 +362,31 @@ def test_other_cluster_target_streams_from_rbd_guest(
     assert pool_state(c1)['images'] == {image_id: ['snap']}
     assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
     ceph_glance.delete_image(image_id)
+
+
+def test_cli_check_reports_which_rbd_stores_can_be_fast_snapshotted(
+        clusters, ceph_glance, tmp_path):
+    import subprocess
+    import sys
+    c0, c1 = clusters
+    conf = tmp_path / 'nova.conf'
+    conf.write_text('\n'.join([
+        '[glance]', 'endpoint_override = %s' % ceph_glance.url,
+        '[libvirt]', 'images_type = rbd', 'images_rbd_pool = vms',
+        'images_rbd_ceph_conf = %s' % c0.conf, 'rbd_user = nova', '']))
+    env = dict(os.environ, PYTHONPATH=ceph_env.bindings_dir())
+    done = subprocess.run(
+        [sys.executable, '-m', 'nova_glance_multistore.cli',
+         '--config-file', str(conf), 'check'], capture_output=True,
+        text=True, timeout=120, env=env, cwd=str(tmp_path))
+    lines = done.stdout.splitlines()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert 'OK   instance disks are on Ceph cluster %s (pool vms, ' \
+           'client.nova)' % c0.fsid in lines
+    assert 'OK   rbd store ceph0snap: ceph-native snapshots into pool ' \
+           'snapshots' in lines
+    assert 'OK   rbd store ceph1 is on another cluster (%s): snapshots to ' \
+           'it stream' % c1.fsid in lines
+    fails = [line for line in lines if line.startswith('FAIL')]
+    assert len(fails) == 1 and 'rbd store ceph0: pool images is not ' \
+        'usable by client.nova' in fails[0], done.stdout
