@@ -60,8 +60,16 @@ def import_bindings():
 class CephCluster:
     """One mon + one OSD; ``conf`` and ``admin_keyring`` for clients."""
 
-    def __init__(self, workdir, name='ceph', port=None):
+    def __init__(self, workdir, name='ceph', port=None,
+                 objectstore='memstore', size_gib=4):
+        """A cluster description; nothing runs until start().
+
+        ``memstore`` keeps data in RAM (fast, small tests); ``bluestore``
+        on a sparse file gives realistic I/O (benchmarks).
+        """
         self.workdir = workdir
+        self.objectstore = objectstore
+        self.size_gib = size_gib
         self.name = name
         self.fsid = str(uuid.uuid4())
         self.port = port or common.free_port()
@@ -103,8 +111,11 @@ class CephCluster:
                 mon cluster log file = %(base)s/log/cluster.log
                 mon data = %(base)s/mon/$cluster-$id
                 osd data = %(base)s/osd/$cluster-$id
-                osd objectstore = memstore
-                memstore device bytes = 4294967296
+                osd objectstore = %(objectstore)s
+                memstore device bytes = %(bytes)d
+                bluestore block path = %(base)s/osd/$cluster-$id.block
+                bluestore block create = true
+                bluestore block size = %(bytes)d
                 osd pool default size = 1
                 osd pool default min size = 1
                 mon allow pool size one = true
@@ -119,6 +130,8 @@ class CephCluster:
                 rados osd op timeout = 30
                 rados mon op timeout = 30
                 ''') % {'fsid': self.fsid, 'port': self.port,
+                         'objectstore': self.objectstore,
+                         'bytes': self.size_gib << 30,
                          'base': base, 'low': low, 'high': low + 99})
 
     def start(self):
