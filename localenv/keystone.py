@@ -1,0 +1,194 @@
+"""A real Keystone (PyPI, own venv, sqlite, fernet) on 127.0.0.1.
+
+Started by hand: db_sync, fernet and credential keys, bootstrap, then a
+threaded WSGI server around keystone's public application (keystone
+parses its own command line, so it is not run under gunicorn). Projects,
+users and role assignments are created through Keystone's API.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import urllib.request
+
+from localenv import common
+
+KEYSTONE_REQUIREMENTS = ['keystone==30.0.0']
+ADMIN_PASSWORD = 'localenv-admin'
+
+SERVER = textwrap.dedent('''\
+    import socketserver
+    import sys
+    from wsgiref import simple_server
+
+    port = int(sys.argv[1])
+    sys.argv = sys.argv[:1]
+    from keystone.server import wsgi
+    app = wsgi.initialize_public_application()
+
+    class Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
+        daemon_threads = True
+
+    class Quiet(simple_server.WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    simple_server.make_server('127.0.0.1', port, app, server_class=Server,
+                              handler_class=Quiet).serve_forever()
+''')
+
+
+def ensure_keystone_venv():
+    return common.ensure_venv('keystone-venv', KEYSTONE_REQUIREMENTS)
+
+
+class KeystoneServer:
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.port = common.free_port()
+        self.venv = ensure_keystone_venv()
+        self.conf = os.path.join(workdir, 'keystone.conf')
+        self.logfile = os.path.join(workdir, 'keystone.log')
+        self.process = None
+        self.passwords = {}
+
+    @property
+    def url(self):
+        return 'http://127.0.0.1:%d/v3' % self.port
+
+    def _manage(self, *args):
+        subprocess.run([os.path.join(self.venv, 'bin', 'keystone-manage'),
+                        '--config-file', self.conf] + list(args),
+                       check=True, capture_output=True, timeout=300)
+
+    def start(self):
+        os.makedirs(self.workdir, exist_ok=True)
+        with open(self.conf, 'w') as handle:
+            handle.write(textwrap.dedent('''\
+                [DEFAULT]
+                log_file = %(log)s
+                [database]
+                connection = sqlite:///%(dir)s/keystone.sqlite
+                [token]
+                provider = fernet
+                [fernet_tokens]
+                key_repository = %(dir)s/fernet-keys
+                [fernet_receipts]
+                key_repository = %(dir)s/fernet-keys
+                [credential]
+                key_repository = %(dir)s/credential-keys
+                ''') % {'log': self.logfile, 'dir': self.workdir})
+        self._manage('db_sync')
+        self._manage('fernet_setup', '--keystone-user', 'root',
+                     '--keystone-group', 'root')
+        self._manage('credential_setup', '--keystone-user', 'root',
+                     '--keystone-group', 'root')
+        self._manage('bootstrap', '--bootstrap-password', ADMIN_PASSWORD,
+                     '--bootstrap-admin-url', self.url,
+                     '--bootstrap-public-url', self.url,
+                     '--bootstrap-internal-url', self.url,
+                     '--bootstrap-region-id', 'RegionOne')
+        server = os.path.join(self.workdir, 'serve.py')
+        with open(server, 'w') as handle:
+            handle.write(SERVER)
+        env = dict(os.environ, OS_KEYSTONE_CONFIG_FILES=self.conf)
+        with open(self.logfile + '.out', 'ab') as out:
+            self.process = subprocess.Popen(
+                [os.path.join(self.venv, 'bin', 'python'), server,
+                 str(self.port)], env=env, stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        common.wait_for_http(self.url, 60, self.process,
+                             self.logfile + '.out')
+        self.passwords['admin'] = ADMIN_PASSWORD
+        return self
+
+    def stop(self):
+        common.stop_process(self.process)
+        self.process = None
+
+    # -- the identity API ---------------------------------------------
+
+    def token(self, user, project, password=None):
+        body = {'auth': {
+            'identity': {'methods': ['password'], 'password': {'user': {
+                'name': user, 'domain': {'id': 'default'},
+                'password': password or self.passwords[user]}}},
+            'scope': {'project': {'name': project,
+                                  'domain': {'id': 'default'}}}}}
+        req = urllib.request.Request(
+            self.url + '/auth/tokens', data=json.dumps(body).encode(),
+            headers={'Content-Type': 'application/json'}, method='POST')
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.headers['X-Subject-Token'], json.loads(resp.read())
+
+    def _admin(self, method, path, body=None):
+        token, _ = self.token('admin', 'admin')
+        req = urllib.request.Request(
+            self.url + path, method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={'Content-Type': 'application/json',
+                     'X-Auth-Token': token})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+            return json.loads(raw) if raw else None
+
+    def _find(self, kind, name):
+        found = self._admin('GET', '/%ss?name=%s' % (kind, name))
+        items = found['%ss' % kind]
+        return items[0]['id'] if items else None
+
+    def project(self, name):
+        return self._find('project', name) or self._admin(
+            'POST', '/projects', {'project': {
+                'name': name, 'domain_id': 'default'}})['project']['id']
+
+    def role(self, name):
+        return self._find('role', name) or self._admin(
+            'POST', '/roles', {'role': {'name': name}})['role']['id']
+
+    def user(self, name, project, roles):
+        """A user with ``roles`` on ``project``; its password is kept."""
+        password = 'pw-%s' % name
+        user_id = self._find('user', name) or self._admin(
+            'POST', '/users', {'user': {
+                'name': name, 'password': password,
+                'domain_id': 'default'}})['user']['id']
+        project_id = self.project(project)
+        for role in roles:
+            self._admin('PUT', '/projects/%s/users/%s/roles/%s' % (
+                project_id, user_id, self.role(role)))
+        self.passwords[name] = password
+        return user_id
+
+    def authtoken_conf(self, user='glance', project='service'):
+        """keystonemiddleware options for a service behind this Keystone."""
+        return {
+            'www_authenticate_uri': self.url,
+            'auth_url': self.url,
+            'auth_type': 'password',
+            'username': user,
+            'password': self.passwords[user],
+            'project_name': project,
+            'user_domain_id': 'default',
+            'project_domain_id': 'default',
+            'service_token_roles_required': 'true',
+        }
+
+
+def main():
+    """Smoke run: start, create a service user, get a token, stop."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as workdir:
+        server = KeystoneServer(workdir).start()
+        try:
+            server.user('nova', 'service', ['service', 'admin'])
+            token, body = server.token('nova', 'service')
+            print(sorted(r['name'] for r in body['token']['roles']))
+        finally:
+            server.stop()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
