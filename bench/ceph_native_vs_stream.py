@@ -124,6 +124,7 @@ def main(argv=None):
                                         ('stream', USER_TOKEN)):
                         ctxt = compute.context()
                         ctxt.auth_token = token
+                        ctxt.roles = token[len('roles:'):].split(',')
                         image_id = compute.create_queued_image(ctxt,
                                                                instance)
                         start = time.monotonic()

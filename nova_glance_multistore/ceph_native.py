@@ -60,6 +60,16 @@ def remove_clone(driver, pool, image_id):
                     {'pool': pool, 'image': image_id, 'error': e})
 
 
+def can_register_rbd_location(conf, context):
+    """Glance adds a non-http location only for the ``service`` role.
+
+    nova-compute has it when it sends its service token, or when the
+    request's own user holds it.
+    """
+    return bool(conf.service_user.send_service_user_token or
+                'service' in (getattr(context, 'roles', None) or []))
+
+
 class StoreAwareDisk:
     """A nova image-backend disk whose direct snapshot honours the target.
 
@@ -88,6 +98,13 @@ class StoreAwareDisk:
                 context, snapshot_name, image_format, image_id,
                 base_image_id)
         if not isinstance(self._disk, imagebackend.Rbd):
+            raise NotImplementedError()
+        if not can_register_rbd_location(self._conf, context):
+            LOG.info('Image %(image_id)s: streaming into store %(store)s '
+                     '(no ceph-native snapshot: registering an rbd '
+                     'location in Glance needs the service role; enable '
+                     '[service_user] send_service_user_token).',
+                     {'image_id': image_id, 'store': target.store})
             raise NotImplementedError()
         location, source = rbd_stores.rbd_location(
             self._conf, self._glance, context, target.store)

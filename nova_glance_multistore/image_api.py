@@ -13,6 +13,8 @@ headers into every later call of the client).
 import contextlib
 import threading
 
+import glanceclient.exc
+from nova import exception as nova_exception
 from nova.image import glance
 from nova import utils
 
@@ -63,6 +65,20 @@ class StoreAwareImageService(glance.GlanceImageServiceV2):
             args=('/v2/images/%s/file' % image_id,),
             kwargs={'headers': headers, 'data': data})
         return self._client.call(context, 2, 'get', args=(image_id,))
+
+    def _add_location(self, context, image_id, location):
+        """Registering a location Glance refuses is not a failed snapshot.
+
+        nova turns Glance's 403 into ImageNotAuthorized and fails the whole
+        snapshot; as Forbidden, nova's snapshot() removes the rbd clone and
+        streams the disk into the store instead.
+        """
+        try:
+            return super()._add_location(context, image_id, location)
+        except glanceclient.exc.HTTPForbidden as e:
+            raise nova_exception.Forbidden(
+                'Glance refused to register location of image %s: %s' % (
+                    image_id, getattr(e, 'details', e)))
 
 
 class StoreAwareImageAPI(glance.API):

@@ -139,15 +139,13 @@ def read_image(cluster, pool, name, size, snapshot=None):
         client.shutdown()
 
 
-@pytest.fixture
-def rbd_disk(rbd_compute, clusters):
-    """An instance whose root disk is nova's rbd disk in c0/vms."""
+def create_rbd_disk(compute, cluster):
+    """An instance whose root disk is nova's rbd disk in ``vms``."""
     import rbd
-    c0, _ = clusters
-    instance = rbd_compute.make_instance(None)
+    instance = compute.make_instance(None)
     name = '%s_disk' % instance.uuid
     content = os.urandom(DISK_MIB << 20)
-    client = admin(c0)
+    client = admin(cluster)
     with client.open_ioctx('vms') as ioctx:
         rbd.RBD().create(ioctx, name, len(content), old_format=False,
                          features=rbd.RBD_FEATURE_LAYERING)
@@ -155,6 +153,11 @@ def rbd_disk(rbd_compute, clusters):
             image.write(content, 0)
     client.shutdown()
     return instance, name, content
+
+
+@pytest.fixture
+def rbd_disk(rbd_compute, clusters):
+    return create_rbd_disk(rbd_compute, clusters[0])
 
 
 def store_aware_disk(compute, instance, name, token='localenv'):
@@ -168,6 +171,8 @@ def store_aware_disk(compute, instance, name, token='localenv'):
                                    image_type='rbd')
     ctxt = compute.context()
     ctxt.auth_token = token
+    # As with nova's service token: Glance will take the rbd location.
+    ctxt.roles = ['member', 'reader', 'service']
     return disk, targets, ctxt
 
 
@@ -213,11 +218,11 @@ def test_same_cluster_clones_into_target_store_pool(
     ceph_glance.delete_image(image_id)
 
 
-def wait_active(glance, image_id, timeout=30):
+def wait_active(glance, image_id, timeout=30, token=None):
     import time
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        image = glance.image(image_id)
+        image = glance.image(image_id, token=token)
         if image['status'] == 'active':
             return image
         time.sleep(0.2)
@@ -285,6 +290,7 @@ USER_TOKEN = 'roles:member,reader'
 def snapshot_guest(compute, instance, token, ceph_glance):
     ctxt = compute.context()
     ctxt.auth_token = token
+    ctxt.roles = token[len('roles:'):].split(',')
     image_id = compute.create_queued_image(ctxt, instance)
     compute.snapshot(ctxt, instance, image_id)
     return image_id
@@ -390,3 +396,158 @@ def test_cli_check_reports_which_rbd_stores_can_be_fast_snapshotted(
     fails = [line for line in lines if line.startswith('FAIL')]
     assert len(fails) == 1 and 'rbd store ceph0: pool images is not ' \
         'usable by client.nova' in fails[0], done.stdout
+
+
+# -- real Keystone: the service role comes from nova's service token ----
+
+@pytest.fixture(scope='module')
+def keystone(tmp_path_factory):
+    from localenv import keystone as keystone_env
+    server = keystone_env.KeystoneServer(
+        str(tmp_path_factory.mktemp('keystone'))).start()
+    server.user('glance', 'service', ['service', 'admin'])
+    server.user('nova', 'service', ['service'])
+    server.user('demo', 'demo', ['member', 'reader'])
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope='module')
+def ks_glance(clusters, keystone, tmp_path_factory):
+    c0, c1 = clusters
+
+    def rbd(store_id, cluster, pool):
+        return glance_env.StoreSpec(store_id, 'rbd', store_id, {
+            'rbd_store_pool': pool, 'rbd_store_user': 'glance',
+            'rbd_store_ceph_conf': cluster.conf})
+
+    server = glance_env.GlanceServer(
+        str(tmp_path_factory.mktemp('ks-glance')),
+        stores=[glance_env.StoreSpec('fast', 'file', 'default file store'),
+                rbd('ceph0snap', c0, 'snapshots'),
+                rbd('ceph1', c1, 'images')],
+        keystone=keystone, extra_pythonpath=[ceph_env.bindings_dir()])
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=[True, False], ids=['service-token', 'user-only'])
+def ks_compute(request, compute, clusters, keystone, ks_glance):
+    """nova-compute against a Keystone-protected Glance.
+
+    The user is a plain project member; nova sends its service token or
+    not (the two parameters).
+    """
+    from nova import service_auth
+    c0, _ = clusters
+    settings = {
+        ('libvirt', 'images_type'): 'rbd',
+        ('libvirt', 'images_rbd_pool'): 'vms',
+        ('libvirt', 'images_rbd_ceph_conf'): c0.conf,
+        ('libvirt', 'rbd_user'): 'nova',
+        ('glance', 'api_servers'): [ks_glance.url],
+        ('glance', 'store'): 'ceph0snap',
+        ('service_user', 'send_service_user_token'): request.param,
+        ('service_user', 'auth_type'): 'password',
+        ('service_user', 'auth_url'): keystone.url,
+        ('service_user', 'username'): 'nova',
+        ('service_user', 'password'): keystone.passwords['nova'],
+        ('service_user', 'project_name'): 'service',
+        ('service_user', 'user_domain_id'): 'default',
+        ('service_user', 'project_domain_id'): 'default',
+        # A demo user may not read stores/detail: the operator lists the
+        # rbd store's cluster and pool.
+        ('glance_multistore', 'rbd_store_locations'): [
+            'ceph0snap:%s:snapshots' % c0.fsid],
+    }
+    # keystoneauth registers a plugin's options when it first loads it;
+    # register the password plugin's now so they can be set.
+    import nova.conf
+    from keystoneauth1 import loading as ks_loading
+    nova.conf.CONF.register_opts(
+        ks_loading.get_auth_plugin_conf_options('password'),
+        group='service_user')
+    compute.overrides.update(settings)
+    service_auth.reset_globals()
+    compute.start()
+    yield compute, request.param
+    for group, name in settings:
+        del compute.overrides[(group, name)]
+        compute.clear(group, name)
+    service_auth.reset_globals()
+    compute.start()
+
+
+def demo_context(compute, keystone):
+    token, body = keystone.token('demo', 'demo')
+    ctxt = compute.context(project_id=body['token']['project']['id'],
+                           user_id=body['token']['user']['id'])
+    ctxt.auth_token = token
+    ctxt.roles = [r['name'] for r in body['token']['roles']]
+    return ctxt
+
+
+def test_keystone_service_token_gates_the_ceph_native_path(
+        ks_compute, clusters, keystone, ks_glance, libvirtd):
+    from localenv import libvirt as libvirt_env
+    compute, service_token = ks_compute
+    c0, _ = clusters
+    instance, name, content = create_rbd_disk(compute, c0)
+    libvirtd.define_rbd_guest(instance.name, instance.uuid,
+                              'vms/%s' % name, c0.conf)
+    ctxt = demo_context(compute, keystone)
+    assert 'service' not in ctxt.roles
+    image_id = compute.create_queued_image(ctxt, instance)
+    compute.snapshot(ctxt, instance, image_id)
+    admin_token, _ = keystone.token('admin', 'admin')
+    image = wait_active(ks_glance, image_id, token=admin_token)
+    assert image['stores'] == 'ceph0snap'
+    assert image['owner'] == ctxt.project_id
+    assert ks_glance.image_data(image_id, token=admin_token) == content
+    state = pool_state(c0)
+    assert state['snapshots'] == {image_id: ['snap']}
+    assert state['vms'][name] == []
+    import rbd
+    client = admin(c0)
+    with client.open_ioctx('snapshots') as ioctx:
+        with rbd.Image(ioctx, image_id, snapshot='snap') as clone:
+            stripe = clone.stat()['obj_size']
+            # Ours is a flattened clone of the instance disk (4 MiB
+            # objects, like the disk); Glance's own rbd store writes 8 MiB
+            # objects (rbd_store_chunk_size), so the path is visible.
+            assert stripe == (4 << 20 if service_token else 8 << 20)
+    client.shutdown()
+    assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
+    ks_glance.delete_image(image_id, token=admin_token)
+
+
+def test_glance_refusing_the_location_removes_the_clone_and_streams(
+        rbd_compute, clusters, ceph_glance, rbd_guest, libvirtd):
+    # nova believes it holds the service role, Glance does not agree: the
+    # clone made in the target pool is removed and the disk is streamed.
+    from localenv import libvirt as libvirt_env
+    c0, _ = clusters
+    instance, name, content = rbd_guest
+    rbd_compute.set('glance', 'store', 'ceph0snap')
+    rbd_compute.set('glance_multistore', 'rbd_store_locations',
+                    ['ceph0snap:%s:snapshots' % c0.fsid])
+    ctxt = rbd_compute.context()
+    ctxt.auth_token = USER_TOKEN
+    ctxt.roles = ['member', 'reader', 'service']
+    image_id = rbd_compute.create_queued_image(ctxt, instance)
+    rbd_compute.snapshot(ctxt, instance, image_id)
+    image = wait_active(ceph_glance, image_id)
+    assert image['stores'] == 'ceph0snap'
+    assert ceph_glance.image_data(image_id) == content
+    state = pool_state(c0)
+    assert state['snapshots'] == {image_id: ['snap']}
+    assert state['vms'][name] == []
+    import rbd
+    client = admin(c0)
+    with client.open_ioctx('snapshots') as ioctx:
+        with rbd.Image(ioctx, image_id, snapshot='snap') as stored:
+            assert stored.stat()['obj_size'] == 8 << 20  # Glance wrote it
+    client.shutdown()
+    assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
+    ceph_glance.delete_image(image_id)
