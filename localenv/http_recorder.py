@@ -29,6 +29,7 @@ class RecordingProxy:
         parsed = urllib.parse.urlparse(upstream_url)
         self.upstream = (parsed.hostname, parsed.port)
         self.requests = []
+        self._failures = []  # (method or None, status) to answer next
         self._lock = threading.Lock()
         self._server = http.server.ThreadingHTTPServer(
             ('127.0.0.1', 0), self._handler_class())
@@ -38,6 +39,23 @@ class RecordingProxy:
     @property
     def url(self):
         return 'http://127.0.0.1:%d' % self._server.server_address[1]
+
+    def fail_next(self, count, status=503, method=None):
+        """Make the next ``count`` requests fail, as a faulty Glance.
+
+        They are answered with ``status`` (only those of ``method`` when
+        given) and never forwarded.
+        """
+        with self._lock:
+            self._failures.extend([(method, status)] * count)
+
+    def _take_failure(self, method):
+        with self._lock:
+            for i, (wanted, status) in enumerate(self._failures):
+                if wanted in (None, method):
+                    del self._failures[i]
+                    return status
+        return None
 
     def clear(self):
         with self._lock:
@@ -95,17 +113,46 @@ class RecordingProxy:
                     self.command, self.path,
                     {k.lower(): v for k, v in self.headers.items()},
                     len(body)))
+                failure = proxy._take_failure(self.command)
+                if failure is not None:
+                    # Shaped like the plain-text error pages webob sends.
+                    payload = ('%d injected fault\n\nThe server cannot '
+                               'answer now.' % failure).encode()
+                    self.send_response(failure)
+                    self.send_header('Content-Type',
+                                     'text/plain; charset=UTF-8')
+                    self.send_header('Content-Length', str(len(payload)))
+                    self.send_header('Connection', 'close')
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    self.close_connection = True
+                    return
                 headers['Content-Length'] = str(len(body))
                 headers['Connection'] = 'close'
                 conn = http.client.HTTPConnection(*proxy.upstream,
                                                   timeout=600)
                 try:
-                    conn.request(self.command, self.path, body=body,
-                                 headers=headers)
-                    resp = conn.getresponse()
-                    data = resp.read()
+                    try:
+                        conn.request(self.command, self.path, body=body,
+                                     headers=headers)
+                    except (BrokenPipeError, ConnectionResetError):
+                        # Glance answered (an error) before reading the
+                        # whole body and closed: its answer is waiting.
+                        pass
+                    try:
+                        resp = conn.getresponse()
+                        data = resp.read()
+                    except (OSError, http.client.HTTPException):
+                        resp, data = None, b''
                 finally:
                     conn.close()
+                if resp is None:
+                    self.send_response(502, 'Bad Gateway')
+                    self.send_header('Content-Length', '0')
+                    self.send_header('Connection', 'close')
+                    self.end_headers()
+                    self.close_connection = True
+                    return
                 self.send_response(resp.status, resp.reason)
                 for key, value in resp.getheaders():
                     if key.lower() not in HOP_BY_HOP | {'content-length'}:

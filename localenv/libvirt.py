@@ -136,18 +136,32 @@ class Libvirtd:
         if self.process is None:
             return
         for name in sorted(self.guests):
-            try:
-                for verb in (['destroy'], ['undefine', '--managed-save']):
-                    subprocess.run(['virsh', '-c', self.uri] + verb + [name],
-                                   capture_output=True, timeout=20)
-            except subprocess.TimeoutExpired:
-                common.log('virsh destroy %s timed out' % name)
+            self._destroy(name)
         common.stop_process(self.process)
         self.process = None
         for name in self.guests:
             subprocess.run(['pkill', '-9', '-f', 'guest=%s,' % name],
                            capture_output=True)
         self.guests.clear()
+
+    def _destroy(self, name):
+        try:
+            for verb in (['destroy'], ['undefine', '--managed-save']):
+                subprocess.run(['virsh', '-c', self.uri] + verb + [name],
+                               capture_output=True, timeout=20)
+        except subprocess.TimeoutExpired:
+            common.log('virsh destroy %s timed out' % name)
+            subprocess.run(['pkill', '-9', '-f', 'guest=%s,' % name],
+                           capture_output=True)
+
+    def remove_guest(self, name):
+        """Destroy and undefine one guest now.
+
+        Guests on rbd disks must go before their Ceph cluster does: QEMU
+        would hang on the disk.
+        """
+        self._destroy(name)
+        self.guests.discard(name)
 
     def define_guest(self, name, guest_uuid, disk_path, running=True):
         self.guests.add(name)

@@ -171,11 +171,18 @@ class NovaCompute:
             context, instance, name, image_type, glance.API())
         return image['id']
 
-    def snapshot(self, context, instance, image_id):
+    def snapshot(self, context, instance, image_id, on_task_state=None):
+        """Run the driver's snapshot() as nova-compute does.
+
+        ``on_task_state(state)`` runs at each task state nova reports: the
+        place where a test injects a fault.
+        """
         states = []
 
         def update_task_state(task_state, expected_state=None):
             states.append(task_state)
+            if on_task_state is not None:
+                on_task_state(task_state)
 
         self.driver.snapshot(context, instance, image_id, update_task_state)
         return states

@@ -12,11 +12,30 @@ headers into every later call of the client).
 
 import contextlib
 import threading
+import time
 
 import glanceclient.exc
 from nova import exception as nova_exception
 from nova.image import glance
 from nova import utils
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+CONF = glance.CONF
+
+# What nova's GlanceClientWrapper.call retries.
+RETRY_ERRORS = (glanceclient.exc.HTTPServiceUnavailable,
+                glanceclient.exc.InvalidEndpoint,
+                glanceclient.exc.CommunicationError,
+                IOError)
+
+
+def _tell(data):
+    """The start offset of a seekable upload, else None (cannot retry)."""
+    try:
+        return data.tell() if data.seekable() else None
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 class UploadTargets:
@@ -58,13 +77,42 @@ class StoreAwareImageService(glance.GlanceImageServiceV2):
         if not headers:
             return super()._upload_data(context, image_id, data)
         headers['Content-Type'] = 'application/octet-stream'
-        # Same call path as nova's (retries, tpool offload); only the
-        # request headers differ, and only for this request.
-        utils.tpool_wrap(self._client.call)(
-            context, 2, 'put', controller='http_client',
-            args=('/v2/images/%s/file' % image_id,),
-            kwargs={'headers': headers, 'data': data})
+        utils.tpool_wrap(self._put_with_retries)(
+            context, '/v2/images/%s/file' % image_id, headers, data)
         return self._client.call(context, 2, 'get', args=(image_id,))
+
+    def _put_with_retries(self, context, url, headers, data):
+        """PUT the data, retrying as ``[glance] num_retries`` says.
+
+        Like nova's GlanceClientWrapper.call, with one difference: each
+        attempt starts from the first byte. nova retries with the file
+        already read by the failed attempt, so a retried upload sends a
+        truncated image (Glance then refuses it, or worse).
+        """
+        start = _tell(data)
+        attempts = 1 + CONF.glance.num_retries
+        for attempt in range(1, attempts + 1):
+            client = (self._client.client or
+                      self._client._create_onetime_client(context, 2))
+            if attempt > 1:
+                data.seek(start)
+            try:
+                return client.http_client.put(url, headers=headers,
+                                              data=data)
+            except RETRY_ERRORS as e:
+                server = getattr(self._client, 'api_server', '?')
+                if attempt == attempts or start is None:
+                    LOG.error('Uploading to Glance server %(server)s '
+                              'failed (%(error)s); done trying.',
+                              {'server': server, 'error': e})
+                    raise nova_exception.GlanceConnectionFailed(
+                        server=str(server), reason=str(e))
+                LOG.warning('Uploading to Glance server %(server)s failed '
+                            '(%(error)s); retrying from the first byte '
+                            '(attempt %(next)d of %(attempts)d).',
+                            {'server': server, 'error': e,
+                             'next': attempt + 1, 'attempts': attempts})
+                time.sleep(1)
 
     def _add_location(self, context, image_id, location):
         """Registering a location Glance refuses is not a failed snapshot.

@@ -110,7 +110,7 @@ class Guest:
     def state(self):
         return libvirt_env.guest_state(self.libvirtd.uri, self.instance.name)
 
-    def snapshot(self, kind='snapshot'):
+    def snapshot(self, kind='snapshot', on_task_state=None):
         """nova-api's queued image, then the driver's snapshot(); image id."""
         task_state = {'snapshot': 'image_snapshot',
                       'backup': 'image_backup',
@@ -120,7 +120,7 @@ class Guest:
         image_id = self.compute.create_queued_image(ctxt, self.instance,
                                                     kind)
         self.last_image_id = image_id
-        self.compute.snapshot(ctxt, self.instance, image_id)
+        self.compute.snapshot(ctxt, self.instance, image_id, on_task_state)
         return image_id
 
 

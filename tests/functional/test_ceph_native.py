@@ -304,7 +304,8 @@ def rbd_guest(rbd_compute, libvirtd, clusters, rbd_disk):
                               'vms/%s' % name, c0.conf)
     from localenv import libvirt as libvirt_env
     assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
-    return instance, name, content
+    yield instance, name, content
+    libvirtd.remove_guest(instance.name)
 
 
 def test_nova_snapshot_of_rbd_guest_is_ceph_native_into_target_store(
@@ -520,6 +521,7 @@ def test_keystone_service_token_gates_the_ceph_native_path(
     client.shutdown()
     assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
     ks_glance.delete_image(image_id, token=admin_token)
+    libvirtd.remove_guest(instance.name)
 
 
 def test_glance_refusing_the_location_removes_the_clone_and_streams(

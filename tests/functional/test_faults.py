@@ -1,0 +1,90 @@
+"""Faults injected into real services during a snapshot.
+
+After each: the image is gone or active in the right store (never left
+queued or saving), the guest is in its original power state, and the
+error says what happened.
+"""
+
+from nova import exception as nova_exception
+import pytest
+
+from tests.functional import conftest as env
+
+
+def test_glance_restarted_without_the_store_after_validation(
+        glance, boot):
+    base = env.base_image(glance, ['cheap'])
+    guest = boot(base['id'])
+    without_cheap = [s for s in glance.stores if s.id != 'cheap']
+    stores = glance.stores
+
+    def drop_store(state):
+        if state == 'image_pending_upload' and glance.stores is stores:
+            glance.restart(stores=without_cheap)
+
+    try:
+        with pytest.raises(nova_exception.ImageBadRequest) as failed:
+            guest.snapshot('snapshot', on_task_state=drop_store)
+        assert 'cheap' in str(failed.value)
+        assert glance.image(guest.last_image_id) is None
+        assert guest.state == 'running'
+    finally:
+        glance.restart(stores=stores)
+
+
+@pytest.mark.parametrize('kind', ['snapshot', 'shelve'])
+def test_glance_503_is_retried_per_num_retries(
+        glance, proxy, compute, boot, kind):
+    base = env.base_image(glance, ['cheap'])
+    guest = boot(base['id'], running=kind != 'shelve')
+    compute.set('glance', 'num_retries', 2)
+    try:
+        proxy.fail_next(2, status=503, method='PUT')
+        image_id = guest.snapshot(kind)
+    finally:
+        compute.set('glance', 'num_retries', 0)
+    env.assert_landed(glance, image_id, 'cheap')
+
+
+@pytest.mark.parametrize('kind', ['snapshot', 'shelve'])
+def test_glance_503_beyond_num_retries_is_a_clear_error(
+        glance, proxy, compute, boot, kind):
+    base = env.base_image(glance, ['cheap'])
+    running = kind != 'shelve'
+    guest = boot(base['id'], running=running)
+    compute.set('glance', 'num_retries', 1)
+    try:
+        proxy.fail_next(2, status=503, method='PUT')
+        with pytest.raises(nova_exception.GlanceConnectionFailed) as failed:
+            guest.snapshot(kind)
+    finally:
+        compute.set('glance', 'num_retries', 0)
+    assert '503' in str(failed.value) or 'Service Unavailable' in str(
+        failed.value)
+    assert glance.image(guest.last_image_id) is None
+    assert guest.state == ('running' if running else 'shutoff')
+
+
+def test_guest_vanishing_during_snapshot(glance, libvirtd, boot):
+    import subprocess
+    base = env.base_image(glance, ['cheap'])
+    guest = boot(base['id'])
+
+    gone = []
+
+    def vanish(state):
+        if state == 'image_pending_upload' and not gone:
+            gone.append(state)
+            subprocess.run(['virsh', '-c', libvirtd.uri, 'destroy',
+                            guest.instance.name], check=True,
+                           capture_output=True, timeout=30)
+            subprocess.run(['virsh', '-c', libvirtd.uri, 'undefine',
+                            guest.instance.name], check=True,
+                           capture_output=True, timeout=30)
+
+    with pytest.raises((nova_exception.InstanceNotFound,
+                        nova_exception.InstanceNotRunning)) as failed:
+        guest.snapshot('snapshot', on_task_state=vanish)
+    assert guest.instance.uuid in str(failed.value)
+    assert glance.image(guest.last_image_id) is None
+    assert guest.state == 'missing'
