@@ -250,6 +250,14 @@ class GlanceServer:
         common.stop_process(self.process)
         self.process = None
 
+    def kill(self):
+        """SIGKILL glance-api, as a crash would."""
+        import signal
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+            self.process = None
+
     def restart(self, **changes):
         """Stop, change settings (e.g. ``multistore=False``), start again."""
         self.stop()

@@ -74,6 +74,10 @@ class GlanceFacts:
             return [s.strip() for s in stores.split(',') if s.strip()]
         return [s for s in stores if isinstance(s, str)]
 
+    DELETED = 'deleted'
+    KEPT = 'kept'  # gone already, or holds data
+    FAILED = 'failed'  # Glance could not be asked: try again later
+
     def discard_unfinished_image(self, context, image_id, instance=None):
         """Delete an image that never received its data.
 
@@ -83,29 +87,29 @@ class GlanceFacts:
         user's data), and cleanup errors are logged, not raised, so the
         caller's original error is the one the user sees.
 
-        :returns: True when the image was deleted.
+        :returns: DELETED, KEPT, or FAILED when Glance could not be asked.
         """
         try:
             image = self.image(context, image_id)
             if image is None:
-                return False
+                return self.KEPT
             status = image.get('status')
             if status not in UNFINISHED_STATUSES:
                 LOG.debug('Image %(image_id)s is %(status)s: keeping it.',
                           {'image_id': image_id, 'status': status},
                           instance=instance)
-                return False
+                return self.KEPT
             self._call(context, 'delete', image_id)
             LOG.info('Deleted %(status)s image %(image_id)s after its '
                      'upload did not happen.',
                      {'image_id': image_id, 'status': status},
                      instance=instance)
-            return True
+            return self.DELETED
         except Exception as e:
             LOG.warning('Could not delete unfinished image %(image_id)s: '
                         '%(error)s', {'image_id': image_id, 'error': e},
                         instance=instance)
-            return False
+            return self.FAILED
 
 
 def _http_reason(error):

@@ -8,6 +8,7 @@ does not do for shelve.
 """
 
 import contextlib
+import threading
 
 from oslo_log import log as logging
 
@@ -34,6 +35,10 @@ class StoreAwareUploads:
             self.glance.stores_info,
             conf.glance_multistore.stores_cache_ttl)
         self.pipeline = pipeline or pipeline_mod.UploadHookPipeline(conf)
+        # Unfinished images Glance could not delete when the upload
+        # failed (Glance down): image id -> (context, instance).
+        self._pending_discards = {}
+        self._pending_lock = threading.Lock()
 
     def image_api(self):
         """nova's image API, sending each upload to its registered store."""
@@ -86,20 +91,50 @@ class StoreAwareUploads:
     @contextlib.contextmanager
     def upload(self, context, instance, image_id):
         """Wrap one driver snapshot: plan first, clean up on any failure."""
+        self.retry_pending_discards()
         try:
             upload_target = self.plan(context, instance, image_id)
         except Exception as e:
             LOG.error('Refusing to upload image %(image_id)s: %(error)s',
                       {'image_id': image_id, 'error': e}, instance=instance)
-            self.glance.discard_unfinished_image(context, image_id, instance)
+            self._discard(context, image_id, instance)
             raise
         with self.targets.registered(image_id, upload_target):
             try:
                 yield upload_target
             except Exception:
-                self.glance.discard_unfinished_image(context, image_id,
-                                                     instance)
+                self._discard(context, image_id, instance)
                 raise
+
+    def _discard(self, context, image_id, instance):
+        result = self.glance.discard_unfinished_image(context, image_id,
+                                                      instance)
+        if result == self.glance.FAILED:
+            LOG.warning('Image %(image_id)s will be deleted once Glance '
+                        'answers again.', {'image_id': image_id},
+                        instance=instance)
+            with self._pending_lock:
+                self._pending_discards[image_id] = (context, instance)
+
+    def retry_pending_discards(self):
+        """Delete the orphans a Glance outage left, now that it may be back.
+
+        Runs before every upload of this host, with the context of the
+        request that made the orphan. Kept in memory only: a restart of
+        nova-compute forgets them (see the docs).
+        """
+        with self._pending_lock:
+            pending = list(self._pending_discards.items())
+        for image_id, (context, instance) in pending:
+            result = self.glance.discard_unfinished_image(context, image_id,
+                                                          instance)
+            if result != self.glance.FAILED:
+                with self._pending_lock:
+                    self._pending_discards.pop(image_id, None)
+
+    def pending_discards(self):
+        with self._pending_lock:
+            return sorted(self._pending_discards)
 
     def check_configured_store(self, context):
         """Findings about ``[glance] store``: a list of (ok, message)."""

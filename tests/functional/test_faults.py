@@ -88,3 +88,30 @@ def test_guest_vanishing_during_snapshot(glance, libvirtd, boot):
     assert guest.instance.uuid in str(failed.value)
     assert glance.image(guest.last_image_id) is None
     assert guest.state == 'missing'
+
+
+def test_glance_killed_during_upload_leaves_no_orphan_once_back(
+        glance, compute, boot):
+    base = env.base_image(glance, ['cheap'])
+    guest = boot(base['id'])
+    killed = []
+
+    def kill_glance(state):
+        if state == 'image_uploading' and not killed:
+            killed.append(state)
+            glance.kill()
+
+    try:
+        with pytest.raises(nova_exception.GlanceConnectionFailed):
+            guest.snapshot('snapshot', on_task_state=kill_glance)
+    finally:
+        glance.start()
+    orphan = guest.last_image_id
+    assert glance.image(orphan)['status'] == 'queued'  # Glance was down
+    uploads = compute.driver._store_aware_uploads
+    assert uploads.pending_discards() == [orphan]
+    assert guest.state == 'running'
+    # The next upload of this host first deletes what the outage left.
+    env.assert_landed(glance, guest.snapshot('snapshot'), 'cheap')
+    assert glance.image(orphan) is None
+    assert uploads.pending_discards() == []
