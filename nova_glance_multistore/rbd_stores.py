@@ -47,39 +47,33 @@ def from_config(entries):
     return found
 
 
+DETAIL = 'GET /v2/info/stores/detail'
+CONFIG = '[glance_multistore] rbd_store_locations'
+UNKNOWN = ('not an rbd store with a known cluster and pool (neither %s '
+           'nor %s name it)' % (DETAIL, CONFIG))
+
+
+def known_locations(conf, glance, context):
+    """{store id: (RbdLocation, source)}; stores/detail wins over config."""
+    found = {store: (location, CONFIG) for store, location in from_config(
+        conf.glance_multistore.rbd_store_locations).items()}
+    try:
+        detail = from_stores_detail(glance.stores_info_detail(context))
+    except Exception as e:
+        LOG.debug('%s not readable (%s); using %s.', DETAIL, e, CONFIG)
+    else:
+        found.update((store, (location, DETAIL))
+                     for store, location in detail.items())
+    return found
+
+
 def rbd_location(conf, glance, context, store_id):
     """The (fsid, pool) of an rbd store, and where that came from.
 
     :returns: (RbdLocation or None, source description)
     """
-    configured = from_config(conf.glance_multistore.rbd_store_locations)
-    try:
-        detail = from_stores_detail(glance.stores_info_detail(context))
-    except Exception as e:
-        LOG.debug('GET /v2/info/stores/detail not readable (%s); using '
-                  '[glance_multistore] rbd_store_locations.', e)
-        detail = None
-    if detail is not None and store_id in detail:
-        return detail[store_id], 'GET /v2/info/stores/detail'
-    if store_id in configured:
-        return configured[store_id], '[glance_multistore] rbd_store_locations'
-    return None, ('not an rbd store with a known cluster and pool '
-                  '(neither /v2/info/stores/detail nor '
-                  '[glance_multistore] rbd_store_locations name it)')
-
-
-def all_locations(conf, glance, context):
-    """Every rbd store known from stores/detail or config, and the source."""
-    found = {}
-    try:
-        found.update(from_stores_detail(glance.stores_info_detail(context)))
-        source = 'GET /v2/info/stores/detail'
-    except Exception:
-        source = '[glance_multistore] rbd_store_locations'
-    for store, location in from_config(
-            conf.glance_multistore.rbd_store_locations).items():
-        found.setdefault(store, location)
-    return found, source
+    return known_locations(conf, glance, context).get(
+        store_id, (None, UNKNOWN))
 
 
 def check_fast_snapshot_targets(conf, glance, context):
@@ -105,11 +99,12 @@ def check_fast_snapshot_targets(conf, glance, context):
     findings = [(True, 'instance disks are on Ceph cluster %s (pool %s, '
                        'client.%s)' % (fsid, driver.pool,
                                        conf.libvirt.rbd_user or 'admin'))]
-    locations, source = all_locations(conf, glance, context)
+    locations = known_locations(conf, glance, context)
     if not locations:
-        findings.append((True, 'no rbd store is known (%s): snapshots '
-                               'stream' % source))
-    for store, location in sorted(locations.items()):
+        findings.append((True, 'no rbd store is known (neither %s nor %s '
+                               'name one): snapshots stream' % (
+                                   DETAIL, CONFIG)))
+    for store, (location, _source) in sorted(locations.items()):
         if location.fsid != fsid:
             findings.append((True, 'rbd store %s is on another cluster '
                                    '(%s): snapshots to it stream' % (

@@ -12,6 +12,7 @@ Glance here has no Keystone: registering an rbd location needs the
 ``roles:...,service``; real Keystone is not part of these tests yet.
 """
 
+import contextlib
 import os
 
 import pytest
@@ -54,51 +55,66 @@ def clusters(tmp_path_factory):
     c0.stop()
 
 
+def rbd_glance(workdir, stores, keystone=None):
+    """A Glance with a default file store and ``stores`` as rbd stores.
+
+    :param stores: (store id, cluster, pool) triples.
+    """
+    return glance_env.GlanceServer(
+        workdir,
+        stores=[glance_env.StoreSpec('fast', 'file', 'default file store')] +
+        [glance_env.StoreSpec(store_id, 'rbd', store_id, {
+            'rbd_store_pool': pool, 'rbd_store_user': 'glance',
+            'rbd_store_ceph_conf': cluster.conf})
+         for store_id, cluster, pool in stores],
+        keystone=keystone, extra_pythonpath=[ceph_env.bindings_dir()])
+
+
 @pytest.fixture(scope='module')
 def ceph_glance(clusters, tmp_path_factory):
     c0, c1 = clusters
-
-    def rbd(store_id, cluster, pool):
-        return glance_env.StoreSpec(store_id, 'rbd', store_id, {
-            'rbd_store_pool': pool, 'rbd_store_user': 'glance',
-            'rbd_store_ceph_conf': cluster.conf})
-
-    server = glance_env.GlanceServer(
-        str(tmp_path_factory.mktemp('ceph-glance')),
-        stores=[glance_env.StoreSpec('fast', 'file', 'default file store'),
-                rbd('ceph0', c0, 'images'),
-                rbd('ceph0snap', c0, 'snapshots'),
-                rbd('ceph1', c1, 'images')],
-        extra_pythonpath=[ceph_env.bindings_dir()])
+    server = rbd_glance(str(tmp_path_factory.mktemp('ceph-glance')), [
+        ('ceph0', c0, 'images'), ('ceph0snap', c0, 'snapshots'),
+        ('ceph1', c1, 'images')])
     server.start()
     yield server
     server.stop()
 
 
-@pytest.fixture
-def rbd_compute(compute, clusters, ceph_glance):
-    """The compute host with ``images_type = rbd`` on cluster c0.
+@contextlib.contextmanager
+def rbd_compute_host(compute, cluster, glance_url, extra=None):
+    """The compute host with ``images_type = rbd`` on ``cluster``.
 
-    A new driver, as after a restart, asking the Glance with rbd stores.
+    A new driver, as after a restart, asking the Glance at
+    ``glance_url``; ``extra`` maps (group, option) to more settings.
+    Every setting is undone afterwards and the driver restarted again.
     """
-    c0, _ = clusters
     settings = {
         ('libvirt', 'images_type'): 'rbd',
         ('libvirt', 'images_rbd_pool'): 'vms',
-        ('libvirt', 'images_rbd_ceph_conf'): c0.conf,
+        ('libvirt', 'images_rbd_ceph_conf'): cluster.conf,
         ('libvirt', 'rbd_user'): 'nova',
-        ('glance', 'api_servers'): [ceph_glance.url],
+        ('glance', 'api_servers'): [glance_url],
     }
+    settings.update(extra or {})
     compute.overrides.update(settings)
     compute.start()
-    yield compute
-    for group, name in settings:
-        del compute.overrides[(group, name)]
-        if group == 'libvirt':
+    try:
+        yield compute
+    finally:
+        for group, name in settings:
+            del compute.overrides[(group, name)]
             compute.clear(group, name)
-    compute.set('glance_multistore', 'rbd_store_locations', [])
-    compute.set('glance', 'store', None)
-    compute.start()
+        compute.clear('glance_multistore', 'rbd_store_locations')
+        compute.clear('glance', 'store')
+        compute.start()
+
+
+@pytest.fixture
+def rbd_compute(compute, clusters, ceph_glance):
+    """The compute host on cluster c0, asking the Glance with rbd stores."""
+    with rbd_compute_host(compute, clusters[0], ceph_glance.url) as host:
+        yield host
 
 
 def admin(cluster):
@@ -416,18 +432,9 @@ def keystone(tmp_path_factory):
 @pytest.fixture(scope='module')
 def ks_glance(clusters, keystone, tmp_path_factory):
     c0, c1 = clusters
-
-    def rbd(store_id, cluster, pool):
-        return glance_env.StoreSpec(store_id, 'rbd', store_id, {
-            'rbd_store_pool': pool, 'rbd_store_user': 'glance',
-            'rbd_store_ceph_conf': cluster.conf})
-
-    server = glance_env.GlanceServer(
-        str(tmp_path_factory.mktemp('ks-glance')),
-        stores=[glance_env.StoreSpec('fast', 'file', 'default file store'),
-                rbd('ceph0snap', c0, 'snapshots'),
-                rbd('ceph1', c1, 'images')],
-        keystone=keystone, extra_pythonpath=[ceph_env.bindings_dir()])
+    server = rbd_glance(str(tmp_path_factory.mktemp('ks-glance')), [
+        ('ceph0snap', c0, 'snapshots'), ('ceph1', c1, 'images')],
+        keystone=keystone)
     server.start()
     yield server
     server.stop()
@@ -440,14 +447,16 @@ def ks_compute(request, compute, clusters, keystone, ks_glance):
     The user is a plain project member; nova sends its service token or
     not (the two parameters).
     """
+    from keystoneauth1 import loading as ks_loading
+    import nova.conf
     from nova import service_auth
     c0, _ = clusters
+    # keystoneauth registers a plugin's options when it first loads it;
+    # register the password plugin's now so they can be set.
+    nova.conf.CONF.register_opts(
+        ks_loading.get_auth_plugin_conf_options('password'),
+        group='service_user')
     settings = {
-        ('libvirt', 'images_type'): 'rbd',
-        ('libvirt', 'images_rbd_pool'): 'vms',
-        ('libvirt', 'images_rbd_ceph_conf'): c0.conf,
-        ('libvirt', 'rbd_user'): 'nova',
-        ('glance', 'api_servers'): [ks_glance.url],
         ('glance', 'store'): 'ceph0snap',
         ('service_user', 'send_service_user_token'): request.param,
         ('service_user', 'auth_type'): 'password',
@@ -462,22 +471,13 @@ def ks_compute(request, compute, clusters, keystone, ks_glance):
         ('glance_multistore', 'rbd_store_locations'): [
             'ceph0snap:%s:snapshots' % c0.fsid],
     }
-    # keystoneauth registers a plugin's options when it first loads it;
-    # register the password plugin's now so they can be set.
-    import nova.conf
-    from keystoneauth1 import loading as ks_loading
-    nova.conf.CONF.register_opts(
-        ks_loading.get_auth_plugin_conf_options('password'),
-        group='service_user')
-    compute.overrides.update(settings)
     service_auth.reset_globals()
-    compute.start()
-    yield compute, request.param
-    for group, name in settings:
-        del compute.overrides[(group, name)]
-        compute.clear(group, name)
-    service_auth.reset_globals()
-    compute.start()
+    try:
+        with rbd_compute_host(compute, c0, ks_glance.url,
+                              settings) as host:
+            yield host, request.param
+    finally:
+        service_auth.reset_globals()
 
 
 def demo_context(compute, keystone):
