@@ -1,13 +1,18 @@
 """A real libvirtd + QEMU, started by hand (no systemd), and tiny guests.
 
-libvirtd runs as root with its own sockets, logs and pid file under a work
-directory. Its QEMU driver reads the fixed ``/etc/libvirt/qemu.conf``: we
-write one (keeping any original as ``qemu.conf.orig``) that runs guests as
-root with no security driver and no cgroups, as a container needs.
-Guests need no OS: a disk with known bytes is enough to snapshot.
+libvirtd runs as root in its own mount namespace: ``/etc/libvirt``,
+``/run/libvirt``, ``/var/lib/libvirt``, ``/var/cache/libvirt`` and
+``/var/log/libvirt`` are bind mounts of directories under its work
+directory. Several daemons (the functional tests, the all-in-one cloud, a
+benchmark) can therefore run side by side without seeing each other's guests,
+and the host's own libvirt configuration is never touched. Its private
+``qemu.conf`` runs guests as root with no security driver and no cgroups, as
+a container needs. Guests need no OS: a disk with known bytes is enough to
+snapshot.
 """
 
 import os
+import shlex
 import shutil
 import subprocess
 import textwrap
@@ -17,10 +22,12 @@ import uuid
 from localenv import common
 
 LIBVIRTD = '/usr/sbin/libvirtd'
-QEMU_CONF = '/etc/libvirt/qemu.conf'
-QEMU_CONF_MARKER = '# written by nova-glance-multistore localenv'
 DEBIAN_PACKAGES = ('libvirt-daemon', 'libvirt-daemon-driver-qemu',
                    'libvirt-clients', 'qemu-system-x86', 'qemu-utils')
+# Host directory -> name of its private copy under the daemon's workdir.
+PRIVATE_DIRS = (('/etc/libvirt', 'etc'), ('/run/libvirt', 'run-state'),
+                ('/var/lib/libvirt', 'lib'), ('/var/cache/libvirt', 'cache'),
+                ('/var/log/libvirt', 'log'))
 
 
 def missing_reason():
@@ -28,7 +35,8 @@ def missing_reason():
     if os.geteuid() != 0:
         return 'libvirtd must run as root here'
     for binary in (LIBVIRTD, shutil.which('qemu-system-x86_64') or
-                   '/usr/bin/qemu-system-x86_64', '/usr/bin/qemu-img'):
+                   '/usr/bin/qemu-system-x86_64', '/usr/bin/qemu-img',
+                   shutil.which('unshare') or '/usr/bin/unshare'):
         if not os.path.exists(binary):
             return ('%s is missing: install Debian packages %s '
                     '(tools/install-deps.sh does)' % (
@@ -45,26 +53,15 @@ def virt_type():
 
 
 def prepare_host():
-    """The user and qemu.conf that libvirtd needs without systemd."""
+    """The ``libvirt-qemu`` user libvirtd insists on, even running as root."""
     if subprocess.run(['id', 'libvirt-qemu'], capture_output=True).returncode:
         subprocess.run(['useradd', '--system', '--no-create-home',
                         '--shell', '/usr/sbin/nologin', 'libvirt-qemu'],
                        check=True)
-    os.makedirs(os.path.dirname(QEMU_CONF), exist_ok=True)
-    wanted = QEMU_CONF_TEXT
-    if os.path.exists(QEMU_CONF):
-        with open(QEMU_CONF) as handle:
-            current = handle.read()
-        if current == wanted:
-            return
-        if QEMU_CONF_MARKER not in current:
-            os.replace(QEMU_CONF, QEMU_CONF + '.orig')
-    with open(QEMU_CONF, 'w') as handle:
-        handle.write(wanted)
 
 
 QEMU_CONF_TEXT = textwrap.dedent('''\
-    %s
+    # written by nova-glance-multistore localenv
     user = "root"
     group = "root"
     dynamic_ownership = 0
@@ -72,11 +69,42 @@ QEMU_CONF_TEXT = textwrap.dedent('''\
     cgroup_controllers = [ ]
     remember_owner = 0
     stdio_handler = "file"
-    ''' % QEMU_CONF_MARKER)
+    ''')
+
+
+def private_dirs(workdir):
+    """Create the daemon's private copies of libvirt's fixed directories.
+
+    ``/etc/libvirt`` starts as a copy of the host's (minus defined guests
+    and networks) with our ``qemu.conf``; the state directories start
+    empty.
+    """
+    mounts = []
+    for host_dir, name in PRIVATE_DIRS:
+        private = os.path.join(workdir, 'ns', name)
+        if host_dir == '/etc/libvirt' and not os.path.exists(private):
+            shutil.copytree(host_dir, private, symlinks=True,
+                            ignore=shutil.ignore_patterns('qemu', 'nwfilter'))
+            with open(os.path.join(private, 'qemu.conf'), 'w') as handle:
+                handle.write(QEMU_CONF_TEXT)
+        os.makedirs(private, exist_ok=True)
+        os.makedirs(host_dir, exist_ok=True)
+        mounts.append((private, host_dir))
+    return mounts
+
+
+def namespaced(command, mounts):
+    """``command`` run in a new mount namespace with ``mounts`` bound."""
+    script = ' && '.join(['mount --bind %s %s' % (shlex.quote(src),
+                                                   shlex.quote(dst))
+                          for src, dst in mounts] +
+                         ['exec ' + ' '.join(map(shlex.quote, command))])
+    return ['unshare', '--mount', '--propagation', 'private', '--',
+            'sh', '-c', script]
 
 
 class Libvirtd:
-    """One libvirtd process with private sockets."""
+    """One libvirtd process with private sockets, state and config."""
 
     def __init__(self, workdir):
         self.workdir = workdir
@@ -108,8 +136,9 @@ class Libvirtd:
                 ''' % (self.rundir, self.logfile)))
         with open(self.logfile + '.out', 'ab') as out:
             self.process = subprocess.Popen(
-                [LIBVIRTD, '--config', conf, '--pid-file',
-                 os.path.join(self.rundir, 'libvirtd.pid')],
+                namespaced([LIBVIRTD, '--config', conf, '--pid-file',
+                            os.path.join(self.rundir, 'libvirtd.pid')],
+                           private_dirs(self.workdir)),
                 stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
         import libvirt
