@@ -1,0 +1,41 @@
+"""The plugin's tempest options.
+
+These names are a contract: the devstack plugin's test-config phase and the
+all-in-one cloud write exactly them.
+"""
+
+from oslo_config import cfg
+
+service_option = cfg.BoolOpt(
+    'nova_glance_multistore',
+    default=True,
+    help='Whether nova-compute runs the nova-glance-multistore driver '
+         '(store-aware snapshot, backup and shelve uploads).')
+
+group = cfg.OptGroup(
+    name='nova_glance_multistore',
+    title='nova-glance-multistore test options')
+
+opts = [
+    cfg.StrOpt('boot_image_store',
+               default='',
+               help='Glance store the tests upload the image they boot '
+                    'from into. It should be a writable store that is not '
+                    "Glance's default. Empty: the first writable "
+                    "non-default store of GET /v2/info/stores."),
+    cfg.StrOpt('dedicated_store',
+               default='',
+               help="nova-compute's [glance] store, the store every "
+                    'snapshot, backup and shelve image is sent to. Empty: '
+                    'none is configured and images follow their base '
+                    'image.'),
+    cfg.BoolOpt('ceph_native',
+                default=False,
+                help='Instance disks are rbd on the Ceph cluster of the '
+                     'target rbd store: expect snapshots to carry an rbd:// '
+                     'location filed under the target store.'),
+    cfg.ListOpt('expected_stores',
+                default=[],
+                help='Glance stores expected to be enabled; any missing one '
+                     'fails the check test.'),
+]

@@ -1,0 +1,234 @@
+"""Base class: servers booted from an image the test put in a chosen store."""
+
+import io
+import json
+
+from oslo_log import log as logging
+from tempest.api.compute import base
+from tempest.common import compute
+from tempest.common import waiters
+from tempest import config
+from tempest.lib.common import api_version_utils
+from tempest.lib.common.utils import data_utils
+from tempest.lib.common.utils import test_utils
+from tempest.lib import exceptions as lib_exc
+
+from nova_glance_multistore.tempest_plugin import store_info
+
+CONF = config.CONF
+LOG = logging.getLogger(__name__)
+
+# The boot image: 1 MiB of zeros as a raw disk. The guest has no OS (it
+# stays in the BIOS), which is all nova and libvirt need to reach ACTIVE
+# and to snapshot the disk.
+BOOT_IMAGE_BYTES = 1024 * 1024
+
+
+def multistore_skip_checks(test_class):
+    """Class-level skips shared by every test class of the plugin."""
+    if not CONF.service_available.nova_glance_multistore:
+        raise test_class.skipException(
+            'nova-glance-multistore is not available '
+            '([service_available] nova_glance_multistore = False)')
+    if not CONF.service_available.glance:
+        raise test_class.skipException('Glance is not available')
+
+
+def image_id_from_response(resp):
+    """The image id of a createImage/createBackup answer (any version)."""
+    if api_version_utils.compare_version_header_to_response(
+            'OpenStack-API-Version', 'compute 2.45', resp.response, 'lt'):
+        return resp['image_id']
+    return data_utils.parse_image_id(resp.response['location'])
+
+
+class MultistoreComputeTest(base.BaseV2ComputeTest):
+    """Boots servers from an image in ``boot_store`` and snapshots them.
+
+    ``resource_setup`` reads ``GET /v2/info/stores`` and skips the class
+    when multi-store is off or fewer than two writable stores exist, then
+    uploads the boot image into ``boot_store`` (``[nova_glance_multistore]
+    boot_image_store``, else the first writable non-default store).
+    After each test, ``tearDown`` fails it if an image it made (or nova made
+    for one of its servers) is still ``queued`` or ``saving``.
+    """
+
+    # Stores the boot image must not be in (e.g. the dedicated store, so
+    # that "lands in the dedicated store" cannot pass by following the base
+    # image).
+    avoid_boot_stores = ()
+
+    @classmethod
+    def skip_checks(cls):
+        super(MultistoreComputeTest, cls).skip_checks()
+        multistore_skip_checks(cls)
+        if not CONF.compute_feature_enabled.snapshot:
+            raise cls.skipException(
+                'Compute snapshots are disabled '
+                '([compute-feature-enabled] snapshot = False)')
+
+    @classmethod
+    def setup_clients(cls):
+        super(MultistoreComputeTest, cls).setup_clients()
+        cls.stores_client = (
+            cls.os_primary.nova_glance_multistore.ImageStoresClient())
+
+    @classmethod
+    def resource_setup(cls):
+        super(MultistoreComputeTest, cls).resource_setup()
+        try:
+            cls.stores = cls.stores_client.info_stores()['stores']
+        except lib_exc.NotFound:
+            raise cls.skipException(
+                'Glance multi-store is off (GET /v2/info/stores: 404)')
+        writable = store_info.writable_stores(cls.stores)
+        if len(writable) < 2:
+            raise cls.skipException(
+                'Fewer than two writable Glance stores (writable: %s)'
+                % (', '.join(writable) or 'none'))
+        cls.default_store = store_info.default_store(cls.stores)
+        cls.check_stores()
+        try:
+            cls.boot_store = store_info.choose_boot_store(
+                cls.stores, CONF.nova_glance_multistore.boot_image_store,
+                avoid=cls.avoid_boot_stores)
+        except ValueError as exc:
+            raise lib_exc.InvalidConfiguration(str(exc))
+        if cls.boot_store == cls.default_store:
+            LOG.warning('The boot image is in Glance\'s default store %s: '
+                        'a snapshot following its base image and one sent '
+                        'to the default store cannot be told apart',
+                        cls.boot_store)
+        cls.boot_image = cls.create_store_image(cls.boot_store)
+
+    @classmethod
+    def check_stores(cls):
+        """Hook for subclasses: more preconditions on ``cls.stores``."""
+
+    @classmethod
+    def create_store_image(cls, store):
+        """Upload the boot image into ``store``; return its image record."""
+        name = data_utils.rand_name(prefix=CONF.resource_name_prefix,
+                                    name=cls.__name__ + '-boot-' + store)
+        image = cls.images_client.create_image(
+            name=name, container_format='bare', disk_format='raw',
+            visibility='private')
+        cls.addClassResourceCleanup(test_utils.call_and_ignore_notfound_exc,
+                                    cls.images_client.delete_image,
+                                    image['id'])
+        cls.stores_client.store_image_file(
+            image['id'], io.BytesIO(b'\0' * BOOT_IMAGE_BYTES), store)
+        waiters.wait_for_image_status(cls.images_client, image['id'],
+                                      'active')
+        image = cls.images_client.show_image(image['id'])
+        stores = store_info.image_stores(image)
+        if stores != {store}:
+            raise lib_exc.TempestException(
+                'Boot image %s was uploaded with x-image-meta-store %s but '
+                'Glance filed it in %s' % (image['id'], store,
+                                           sorted(stores)))
+        return image
+
+    def setUp(self):
+        super(MultistoreComputeTest, self).setUp()
+        self.created_image_ids = []
+        self.created_server_ids = []
+
+    def tearDown(self):
+        # Runs before the cleanups delete anything: an image left queued or
+        # saving is visible here.
+        unfinished = []
+        for status in store_info.UNFINISHED_STATUSES:
+            images = self.images_client.list_images(
+                params={'status': status, 'limit': 1000})['images']
+            unfinished.extend(store_info.unfinished_images(
+                images, self.created_image_ids, self.created_server_ids))
+        super(MultistoreComputeTest, self).tearDown()
+        if unfinished:
+            self.fail('Images left unfinished after the test: %s' % ', '.join(
+                '%s (%s)' % (img['id'], img['status']) for img in unfinished))
+
+    def create_server(self, image_id=None, volume_backed=False):
+        """Boot an ACTIVE server, deleted at the end of the test."""
+        kwargs = {}
+        tenant_network = self.get_tenant_network()
+        # Since 2.37 'networks' is required; 'none' boots without a port.
+        if (not self.is_requested_microversion_compatible('2.36')
+                and not tenant_network):
+            kwargs['networks'] = 'none'
+        name = data_utils.rand_name(prefix=CONF.resource_name_prefix,
+                                    name=self.__class__.__name__ + '-server')
+        _, servers = compute.create_test_server(
+            self.os_primary, tenant_network=tenant_network,
+            wait_until='ACTIVE', name=name, volume_backed=volume_backed,
+            image_id=image_id or self.boot_image['id'], **kwargs)
+        server = servers[0]
+        self.created_server_ids.append(server['id'])
+        self.addCleanup(waiters.wait_for_server_termination,
+                        self.servers_client, server['id'])
+        self.addCleanup(test_utils.call_and_ignore_notfound_exc,
+                        self.servers_client.delete_server, server['id'])
+        return server
+
+    def _track_image(self, image_id):
+        self.created_image_ids.append(image_id)
+        self.addCleanup(test_utils.call_and_ignore_notfound_exc,
+                        self.images_client.delete_image, image_id)
+
+    def _wait_for_image(self, image_id, server_id):
+        try:
+            waiters.wait_for_image_status(self.images_client, image_id,
+                                          'active')
+        except lib_exc.NotFound:
+            # nova deletes the image when the upload fails (and the plugin
+            # does when it refuses the store): show the instance fault.
+            server = self.servers_client.show_server(server_id)['server']
+            self.fail('Image %s was deleted before becoming active; '
+                      'instance fault: %s'
+                      % (image_id, server.get('fault', 'none recorded')))
+        # Locations added through Glance's new location API are async.
+        waiters.wait_for_image_tasks_status(self.images_client, image_id,
+                                            'success')
+        waiters.wait_for_server_status(self.servers_client, server_id,
+                                       'ACTIVE')
+        return self.images_client.show_image(image_id)
+
+    def snapshot(self, server_id):
+        """createImage; return the active image's record."""
+        name = data_utils.rand_name(prefix=CONF.resource_name_prefix,
+                                    name=self.__class__.__name__ + '-snap')
+        resp = self.compute_images_client.create_image(server_id, name=name)
+        image_id = image_id_from_response(resp)
+        self._track_image(image_id)
+        return self._wait_for_image(image_id, server_id)
+
+    def backup(self, server_id):
+        """createBackup (daily, rotation 1); return the active image."""
+        name = data_utils.rand_name(prefix=CONF.resource_name_prefix,
+                                    name=self.__class__.__name__ + '-backup')
+        resp = self.servers_client.create_backup(
+            server_id, backup_type='daily', rotation=1, name=name)
+        image_id = image_id_from_response(resp)
+        self._track_image(image_id)
+        return self._wait_for_image(image_id, server_id)
+
+    def assertInStore(self, image, store, why):
+        self.assertEqual(
+            {store}, store_info.image_stores(image),
+            'Image %s (%s) is in stores %r; expected %r: %s'
+            % (image['id'], image.get('name'), image.get('stores'), store,
+               why))
+
+    def cleanup_volume_snapshots(self, image):
+        """Delete the volume snapshots a volume-backed snapshot made."""
+        bdms = image.get('block_device_mapping')
+        if isinstance(bdms, str):
+            bdms = json.loads(bdms)
+        client = self.os_primary.snapshots_client_latest
+        for bdm in bdms or ():
+            snapshot_id = bdm.get('snapshot_id')
+            if not snapshot_id:
+                continue
+            self.addCleanup(client.wait_for_resource_deletion, snapshot_id)
+            self.addCleanup(test_utils.call_and_ignore_notfound_exc,
+                            client.delete_snapshot, snapshot_id)

@@ -1,0 +1,172 @@
+"""Which Glance store nova's snapshot and backup images land in."""
+
+from urllib import parse
+
+from tempest import config
+from tempest.lib import decorators
+from tempest.lib import exceptions as lib_exc
+
+from nova_glance_multistore.tempest_plugin import store_info
+from nova_glance_multistore.tempest_plugin.tests.api import base
+
+CONF = config.CONF
+
+
+class BaseImageStoreSnapshotTest(base.MultistoreComputeTest):
+    """No dedicated store: images follow the instance's base image."""
+
+    @classmethod
+    def skip_checks(cls):
+        super(BaseImageStoreSnapshotTest, cls).skip_checks()
+        if CONF.nova_glance_multistore.dedicated_store:
+            raise cls.skipException(
+                'nova-compute sends every image to the dedicated store %s '
+                '([nova_glance_multistore] dedicated_store)'
+                % CONF.nova_glance_multistore.dedicated_store)
+
+    @decorators.idempotent_id('c1ba12eb-ee69-4d15-b867-c36b66ad9b10')
+    def test_snapshot_lands_in_base_image_store(self):
+        server = self.create_server()
+        image = self.snapshot(server['id'])
+        self.assertInStore(image, self.boot_store,
+                           'the store of the base image %s'
+                           % self.boot_image['id'])
+
+    @decorators.idempotent_id('d315f2bc-5c19-4e99-adfa-040343f23b7a')
+    def test_backup_lands_in_base_image_store(self):
+        server = self.create_server()
+        image = self.backup(server['id'])
+        self.assertEqual('backup', image.get('image_type'))
+        self.assertInStore(image, self.boot_store,
+                           'the store of the base image %s'
+                           % self.boot_image['id'])
+
+
+class DedicatedStoreSnapshotTest(base.MultistoreComputeTest):
+    """nova-compute's ``[glance] store`` receives every image."""
+
+    @classmethod
+    def skip_checks(cls):
+        super(DedicatedStoreSnapshotTest, cls).skip_checks()
+        cls.dedicated_store = CONF.nova_glance_multistore.dedicated_store
+        if not cls.dedicated_store:
+            raise cls.skipException(
+                'No dedicated snapshot store configured '
+                '([nova_glance_multistore] dedicated_store is empty)')
+        # Boot from another store, so following the base image would fail.
+        cls.avoid_boot_stores = (cls.dedicated_store,)
+
+    @classmethod
+    def check_stores(cls):
+        try:
+            store_info.check_target_store(cls.stores, cls.dedicated_store,
+                                          'dedicated_store')
+        except ValueError as exc:
+            raise lib_exc.InvalidConfiguration(str(exc))
+
+    @decorators.idempotent_id('2fa1a1a9-5417-473b-8d67-2b05516ed88f')
+    def test_dedicated_store_snapshot(self):
+        server = self.create_server()
+        image = self.snapshot(server['id'])
+        self.assertInStore(image, self.dedicated_store,
+                           "nova-compute's [glance] store")
+
+    @decorators.idempotent_id('f25bd8a4-1c53-4aad-b98c-225c2f059503')
+    def test_dedicated_store_backup(self):
+        server = self.create_server()
+        image = self.backup(server['id'])
+        self.assertInStore(image, self.dedicated_store,
+                           "nova-compute's [glance] store")
+
+
+class CephNativeSnapshotTest(base.MultistoreComputeTest):
+    """rbd disks: the snapshot is an rbd clone filed under the target."""
+
+    credentials = ['primary', 'admin']
+
+    @classmethod
+    def skip_checks(cls):
+        super(CephNativeSnapshotTest, cls).skip_checks()
+        if not CONF.nova_glance_multistore.ceph_native:
+            raise cls.skipException(
+                'No ceph-native snapshots expected '
+                '([nova_glance_multistore] ceph_native = False)')
+
+    @classmethod
+    def setup_clients(cls):
+        super(CephNativeSnapshotTest, cls).setup_clients()
+        cls.admin_images_client = cls.os_admin.image_client_v2
+        cls.admin_stores_client = (
+            cls.os_admin.nova_glance_multistore.ImageStoresClient())
+
+    @classmethod
+    def resource_setup(cls):
+        super(CephNativeSnapshotTest, cls).resource_setup()
+        cls.target_store = (CONF.nova_glance_multistore.dedicated_store
+                            or cls.boot_store)
+        detail = cls.admin_stores_client.info_stores_detail()['stores']
+        target = [s for s in detail if s['id'] == cls.target_store]
+        if not target or target[0].get('type') != 'rbd':
+            raise lib_exc.InvalidConfiguration(
+                'ceph_native is set but the target store %s is not an rbd '
+                'store (stores/detail: %s)'
+                % (cls.target_store,
+                   ', '.join('%s:%s' % (s['id'], s.get('type'))
+                             for s in detail)))
+        cls.target_pool = (target[0].get('properties') or {}).get('pool')
+
+    def _locations(self, image_id):
+        """The image's locations as admin sees them, or skip."""
+        image = self.admin_images_client.show_image(image_id)
+        if image.get('locations'):
+            return image['locations']
+        try:
+            return list(self.admin_stores_client.show_image_locations(
+                image_id))
+        except (lib_exc.NotFound, lib_exc.Forbidden):
+            pass
+        url = image.get('direct_url')
+        if url:
+            # direct_url is the first location; one store holds it.
+            return [{'url': url, 'metadata': {
+                'store': ','.join(sorted(store_info.image_stores(image)))}}]
+        raise self.skipException(
+            'Glance shows no image locations to admin (set '
+            'show_multiple_locations or show_image_direct_url)')
+
+    @decorators.idempotent_id('fc7eb38b-503c-4cc4-9a14-166a9f540057')
+    def test_snapshot_has_rbd_location_in_target_store(self):
+        server = self.create_server()
+        image = self.snapshot(server['id'])
+        self.assertInStore(image, self.target_store, 'the target store')
+        locations = self._locations(image['id'])
+        rbd = store_info.rbd_locations(locations, self.target_store)
+        self.assertTrue(rbd, 'Image %s has no rbd:// location in store %s: '
+                             '%s' % (image['id'], self.target_store,
+                                     locations))
+        if self.target_pool:
+            # rbd://<fsid>/<pool>/<image>/<snapshot>
+            pools = {parse.urlsplit(loc['url']).path.split('/')[1]
+                     for loc in rbd}
+            self.assertIn(self.target_pool, pools,
+                          'The clone is not in the target store\'s pool')
+
+
+class VolumeBackedSnapshotTest(base.MultistoreComputeTest):
+    """nova-api snapshots volume-backed servers: Glance's default store."""
+
+    @classmethod
+    def skip_checks(cls):
+        super(VolumeBackedSnapshotTest, cls).skip_checks()
+        if not CONF.service_available.cinder:
+            raise cls.skipException(
+                'Cinder is not available ([service_available] cinder)')
+
+    @decorators.idempotent_id('46ce160a-fae1-4b37-832e-061180f02d18')
+    def test_volume_backed_snapshot_lands_in_default_store(self):
+        server = self.create_server(volume_backed=True)
+        image = self.snapshot(server['id'])
+        self.cleanup_volume_snapshots(image)
+        self.assertInStore(image, self.default_store,
+                           "Glance's default store (nova-api uploads the "
+                           "empty image of a volume-backed snapshot)")

@@ -1,0 +1,45 @@
+"""The Glance stores the deployment expects are enabled."""
+
+from tempest import config
+from tempest.lib import decorators
+from tempest.lib import exceptions as lib_exc
+from tempest import test
+
+from nova_glance_multistore.tempest_plugin import store_info
+from nova_glance_multistore.tempest_plugin.tests.api import base
+
+CONF = config.CONF
+
+
+class ExpectedStoresTest(test.BaseTestCase):
+
+    credentials = ['primary']
+
+    @classmethod
+    def skip_checks(cls):
+        super(ExpectedStoresTest, cls).skip_checks()
+        base.multistore_skip_checks(cls)
+        if not CONF.nova_glance_multistore.expected_stores:
+            raise cls.skipException(
+                'No stores expected ([nova_glance_multistore] '
+                'expected_stores is empty)')
+
+    @classmethod
+    def setup_clients(cls):
+        super(ExpectedStoresTest, cls).setup_clients()
+        cls.stores_client = (
+            cls.os_primary.nova_glance_multistore.ImageStoresClient())
+
+    @decorators.idempotent_id('eb91dc35-9405-4fbb-bbe0-2cec900ff853')
+    def test_expected_stores_enabled(self):
+        expected = CONF.nova_glance_multistore.expected_stores
+        try:
+            stores = self.stores_client.info_stores()['stores']
+        except lib_exc.NotFound:
+            self.fail('Glance multi-store is off (GET /v2/info/stores: 404) '
+                      'but stores are expected: %s' % ', '.join(expected))
+        missing = store_info.missing_stores(stores, expected)
+        self.assertEqual([], missing,
+                         'Expected Glance stores not enabled: %s (enabled: '
+                         '%s)' % (', '.join(missing), ', '.join(
+                             store_info.store_ids(stores))))
