@@ -1,0 +1,125 @@
+"""The tempest plugin's pure helpers (no tempest needed) and its wiring."""
+
+import configparser
+import os
+
+import pytest
+
+from nova_glance_multistore.tempest_plugin import store_info
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+
+STORES = [
+    {'id': 'fast', 'default': 'true'},
+    {'id': 'cheap'},
+    {'id': 'web', 'read-only': 'true'},
+    {'id': 'archive', 'read-only': False},
+]
+
+
+def test_writable_stores_drop_read_only_and_reserved():
+    stores = STORES + [{'id': 'os_glance_staging_store'}]
+    assert store_info.writable_stores(stores) == ['fast', 'cheap', 'archive']
+    assert store_info.writable_stores(
+        [{'id': 'a', 'read-only': True}, {'id': 'b', 'read-only': 'True'}]
+    ) == []
+
+
+def test_default_store():
+    assert store_info.default_store(STORES) == 'fast'
+    assert store_info.default_store([{'id': 'a', 'default': True}]) == 'a'
+    assert store_info.default_store([{'id': 'a'}]) is None
+
+
+def test_choose_boot_store_first_writable_non_default():
+    assert store_info.choose_boot_store(STORES) == 'cheap'
+    assert store_info.choose_boot_store(STORES, avoid=('cheap',)) == 'archive'
+    # Only the default is left outside ``avoid``: better than nothing.
+    assert store_info.choose_boot_store(
+        STORES, avoid=('cheap', 'archive')) == 'fast'
+
+
+def test_choose_boot_store_configured():
+    assert store_info.choose_boot_store(STORES, 'archive') == 'archive'
+    with pytest.raises(ValueError, match="'nope' is not enabled"):
+        store_info.choose_boot_store(STORES, 'nope')
+    with pytest.raises(ValueError, match="'web' is read-only"):
+        store_info.choose_boot_store(STORES, 'web')
+
+
+def test_choose_boot_store_none_fits():
+    with pytest.raises(ValueError, match='no writable Glance store'):
+        store_info.choose_boot_store(
+            STORES, avoid=('fast', 'cheap', 'archive'))
+
+
+def test_check_target_store():
+    store_info.check_target_store(STORES, 'archive', 'dedicated_store')
+    with pytest.raises(ValueError, match="dedicated_store 'x' is not"):
+        store_info.check_target_store(STORES, 'x', 'dedicated_store')
+    with pytest.raises(ValueError, match='read-only'):
+        store_info.check_target_store(STORES, 'web', 'dedicated_store')
+
+
+def test_missing_stores():
+    assert store_info.missing_stores(STORES, ['web', 'fast']) == []
+    assert store_info.missing_stores(STORES, ['rbd', 'fast', 'x']) == [
+        'rbd', 'x']
+
+
+def test_image_stores():
+    assert store_info.image_stores({'stores': 'cheap'}) == {'cheap'}
+    assert store_info.image_stores({'stores': 'a, b'}) == {'a', 'b'}
+    assert store_info.image_stores({}) == set()
+    assert store_info.image_stores({'stores': ['a']}) == {'a'}
+
+
+def test_unfinished_images_are_the_tests_own():
+    images = [
+        {'id': 'i1', 'status': 'queued'},
+        {'id': 'i2', 'status': 'saving', 'instance_uuid': 's1'},
+        {'id': 'i3', 'status': 'active', 'instance_uuid': 's1'},
+        {'id': 'i4', 'status': 'queued', 'instance_uuid': 'other'},
+        {'id': 'i5', 'status': 'killed'},
+    ]
+    found = store_info.unfinished_images(images, ['i1', 'i3', 'i5'], ['s1'])
+    assert [img['id'] for img in found] == ['i1', 'i2']
+    assert store_info.unfinished_images(images) == []
+
+
+def test_rbd_locations():
+    locations = [
+        {'url': 'file:///x', 'metadata': {'store': 'ceph'}},
+        {'url': 'rbd://fsid/images/i/snap', 'metadata': {'store': 'other'}},
+        {'url': 'rbd://fsid/pool/i/snap', 'metadata': {'store': 'ceph'}},
+        {'url': 'rbd://fsid/pool/i/snap', 'metadata': None},
+    ]
+    assert store_info.rbd_locations(locations, 'ceph') == [locations[2]]
+    assert store_info.rbd_locations(None, 'ceph') == []
+
+
+def test_entry_point_and_plugin_module_free_of_tempest_at_import():
+    parser = configparser.ConfigParser()
+    parser.read(os.path.join(ROOT, 'setup.cfg'))
+    entry = parser['entry_points']['tempest.test_plugins'].strip()
+    assert entry == ('nova-glance-multistore = nova_glance_multistore.'
+                     'tempest_plugin.plugin:NovaGlanceMultistoreTempestPlugin')
+    # The package itself and the helpers import nothing from tempest, so
+    # nova-compute (which never has tempest) is unaffected.
+    for name in ('__init__.py', 'store_info.py'):
+        with open(os.path.join(ROOT, 'nova_glance_multistore',
+                               'tempest_plugin', name)) as f:
+            assert 'tempest' not in ''.join(
+                line for line in f if line.startswith(('import', 'from')))
+
+
+def test_plugin_options():
+    pytest.importorskip('tempest')
+    from nova_glance_multistore.tempest_plugin import plugin
+
+    lists = dict(plugin.NovaGlanceMultistoreTempestPlugin().get_opt_lists())
+    assert [o.name for o in lists['nova_glance_multistore']] == [
+        'boot_image_store', 'dedicated_store', 'ceph_native',
+        'expected_stores']
+    assert [o.name for o in lists['service_available']] == [
+        'nova_glance_multistore']
