@@ -61,11 +61,14 @@ class CephCluster:
     """One mon + one OSD; ``conf`` and ``admin_keyring`` for clients."""
 
     def __init__(self, workdir, name='ceph', port=None,
-                 objectstore='memstore', size_gib=4):
+                 objectstore='memstore', size_gib=4, client_op_timeout=30):
         """A cluster description; nothing runs until start().
 
-        ``memstore`` keeps data in RAM (fast, small tests); ``bluestore``
-        on a sparse file gives realistic I/O (benchmarks).
+        ``memstore`` keeps data in RAM (fast, small tests; saved to disk on
+        a clean OSD stop); ``bluestore`` on a sparse file gives realistic
+        I/O (benchmarks). ``client_op_timeout``: seconds after which a
+        client's operation on an unreachable OSD or mon fails instead of
+        waiting forever.
         """
         self.workdir = workdir
         self.objectstore = objectstore
@@ -75,7 +78,10 @@ class CephCluster:
         self.port = port or common.free_port()
         self.conf = os.path.join(workdir, 'ceph.conf')
         self.admin_keyring = os.path.join(workdir, 'client.admin.keyring')
+        self.client_op_timeout = client_op_timeout
         self.processes = []
+        self.osd_id = None
+        self._osd = None
 
     def _ceph(self, *args, parse=True, timeout=60):
         done = subprocess.run(
@@ -127,9 +133,10 @@ class CephCluster:
                 mon warn on pool no redundancy = false
                 osd fast shutdown = false
                 [client]
-                rados osd op timeout = 30
-                rados mon op timeout = 30
+                rados osd op timeout = %(timeout)d
+                rados mon op timeout = %(timeout)d
                 ''') % {'fsid': self.fsid, 'port': self.port,
+                         'timeout': self.client_op_timeout,
                          'objectstore': self.objectstore,
                          'bytes': self.size_gib << 30,
                          'base': base, 'low': low, 'high': low + 99})
@@ -167,23 +174,40 @@ class CephCluster:
                    'mon', 'allow profile osd', '-i',
                    os.path.join(self.workdir, 'osd.%s.keyring' % osd_id),
                    parse=False)
-        self._spawn('ceph-osd', '-i', osd_id)
+        self.osd_id = osd_id
+        self.start_osd()
+        return self
+
+    def start_osd(self):
+        """Start the OSD (again) and wait until the mon sees it up."""
+        self._osd = self._spawn('ceph-osd', '-i', self.osd_id)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             dump = self._ceph('osd', 'dump')
             if dump['osds'] and all(o['up'] for o in dump['osds']):
-                return self
+                return
             time.sleep(0.3)
         raise RuntimeError('OSD of %s did not come up: %s' % (
-            self.name, common.tail(os.path.join(self.workdir, 'log',
-                                                'osd.0.log'))))
+            self.name, common.tail(os.path.join(
+                self.workdir, 'log', 'osd.%s.log' % self.osd_id))))
+
+    def stop_osd(self):
+        """Stop the OSD cleanly (its data survives).
+
+        Clients then wait ``client_op_timeout`` seconds and fail.
+        """
+        common.stop_process(self._osd, grace=30)
+        self.processes.remove(self._osd)
+        self._osd = None
 
     def _spawn(self, binary, *args):
         with open(os.path.join(self.workdir, 'log', binary + '.out'),
                   'ab') as out:
-            self.processes.append(subprocess.Popen(
+            process = subprocess.Popen(
                 [binary, '-c', self.conf, '-f'] + list(args), stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True))
+                stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes.append(process)
+        return process
 
     def create_pool(self, pool):
         self._ceph('osd', 'pool', 'create', pool, '8', parse=False)

@@ -95,10 +95,9 @@ def private_dirs(workdir):
 
 def namespaced(command, mounts):
     """``command`` run in a new mount namespace with ``mounts`` bound."""
-    script = ' && '.join(['mount --bind %s %s' % (shlex.quote(src),
-                                                   shlex.quote(dst))
-                          for src, dst in mounts] +
-                         ['exec ' + ' '.join(map(shlex.quote, command))])
+    binds = ['mount --bind %s %s' % (shlex.quote(src), shlex.quote(dst))
+             for src, dst in mounts]
+    script = ' && '.join(binds + ['exec ' + shlex.join(command)])
     return ['unshare', '--mount', '--propagation', 'private', '--',
             'sh', '-c', script]
 

@@ -3,14 +3,18 @@
 When the target store is an rbd store on the cluster that holds the
 instance disk, the snapshot is a clone inside Ceph: snapshot the disk,
 clone into the target store's pool, flatten, snapshot and protect. Any
-failure removes every clone and snapshot made so far, and the caller
-streams into the target store instead.
+failure removes every clone and snapshot made so far (or records it in the
+pending cleanups when Ceph cannot be reached), and the caller streams into
+the target store instead.
 """
 
 from nova import exception as nova_exception
+from nova.storage import rbd_utils
 from nova.virt.libvirt import imagebackend
 from oslo_log import log as logging
 
+from nova_glance_multistore import exception
+from nova_glance_multistore import pending_cleanups
 from nova_glance_multistore import rbd_stores
 
 LOG = logging.getLogger(__name__)
@@ -19,45 +23,127 @@ IMAGE_SNAPSHOT = 'snap'  # the snapshot name Glance's rbd store uses
 
 
 def snapshot_into_pool(driver, src_pool, src_name, snapshot_name, fsid,
-                       dest_pool, image_id):
+                       dest_pool, image_id, pending):
     """Clone ``src_pool/src_name`` into ``dest_pool/image_id@snap``.
+
+    Whatever cannot be removed after a failure (Ceph unreachable) is
+    recorded in ``pending`` and removed later.
 
     :returns: the rbd location URL to register in Glance.
     :raises: whatever Ceph raised, after removing what was made.
     """
-    driver.create_snap(src_name, snapshot_name, pool=src_pool, protect=True)
     try:
-        source = {'url': 'rbd://%s/%s/%s/%s' % (
-            fsid, src_pool, src_name, snapshot_name)}
-        driver.clone(source, image_id, dest_pool=dest_pool)
+        driver.create_snap(src_name, snapshot_name, pool=src_pool,
+                           protect=True)
         try:
+            source = {'url': 'rbd://%s/%s/%s/%s' % (
+                fsid, src_pool, src_name, snapshot_name)}
+            driver.clone(source, image_id, dest_pool=dest_pool)
             driver.flatten(image_id, pool=dest_pool)
             driver.create_snap(image_id, IMAGE_SNAPSHOT, pool=dest_pool,
                                protect=True)
-        except Exception:
-            remove_clone(driver, dest_pool, image_id)
+        except nova_exception.Forbidden:
+            # nova's clone() saying its cephx user may not write the pool:
+            # no clone was made.
+            raise
+        except Exception as e:
+            if not remove_clone(driver, fsid, dest_pool, image_id, pending):
+                raise exception.CephCloneLeftBehind(
+                    image_id=image_id, pool=dest_pool, reason=e) from e
             raise
     finally:
-        # The clone is flattened (or gone): the source snapshot is not
-        # needed any more either way.
-        driver.remove_snap(src_name, snapshot_name, pool=src_pool,
-                           force=True, ignore_errors=True)
+        # The clone is flattened (or gone): the disk snapshot is not needed
+        # any more either way.
+        remove_disk_snapshot(driver, fsid, src_pool, src_name,
+                             snapshot_name, pending)
     return 'rbd://%s/%s/%s/%s' % (fsid, dest_pool, image_id, IMAGE_SNAPSHOT)
 
 
-def remove_clone(driver, pool, image_id):
+def _is_gone(error):
+    rbd = getattr(rbd_utils, 'rbd', None)
+    return rbd is not None and isinstance(error, rbd.ImageNotFound)
+
+
+def _remove_clone(driver, pool, image_id):
+    """Remove a clone and its snapshot; a clone already gone is fine."""
     try:
         driver.remove_snap(image_id, IMAGE_SNAPSHOT, pool=pool, force=True,
                            ignore_errors=True)
-    except Exception as e:
-        LOG.warning('Could not remove snapshot %(pool)s/%(image)s@snap: '
-                    '%(error)s', {'pool': pool, 'image': image_id,
-                                  'error': e})
-    try:
         driver.destroy_volume(image_id, pool=pool)
     except Exception as e:
-        LOG.warning('Could not remove clone %(pool)s/%(image)s: %(error)s',
+        if not _is_gone(e):
+            raise
+
+
+def _remove_disk_snapshot(driver, pool, image, snapshot):
+    try:
+        driver.remove_snap(image, snapshot, pool=pool, force=True,
+                           ignore_errors=True)
+    except Exception as e:
+        if not _is_gone(e):
+            raise
+
+
+def remove_clone(driver, fsid, pool, image_id, pending):
+    """Remove a clone now, or record it; returns whether it is gone."""
+    try:
+        _remove_clone(driver, pool, image_id)
+        return True
+    except Exception as e:
+        LOG.warning('Image %(image)s: could not remove its clone '
+                    '%(pool)s/%(image)s (%(error)s); it will be removed '
+                    'once Ceph answers again.',
                     {'pool': pool, 'image': image_id, 'error': e})
+        pending.add(pending_cleanups.RBD_CLONE, fsid=fsid, pool=pool,
+                    image=image_id)
+        return False
+
+
+def remove_disk_snapshot(driver, fsid, pool, image, snapshot, pending):
+    try:
+        _remove_disk_snapshot(driver, pool, image, snapshot)
+    except Exception as e:
+        LOG.warning('Could not remove snapshot %(pool)s/%(image)s@%(snap)s '
+                    '(%(error)s); it will be removed once Ceph answers '
+                    'again.', {'pool': pool, 'image': image,
+                               'snap': snapshot, 'error': e})
+        pending.add(pending_cleanups.RBD_SNAPSHOT, fsid=fsid, pool=pool,
+                    image=image, snapshot=snapshot)
+
+
+def retry_pending_rbd_cleanups(pending, driver_factory=None):
+    """Remove the clones and disk snapshots a Ceph outage left behind.
+
+    Only entries of the cluster nova-compute's rbd driver reaches (same
+    fsid) are touched; each one that still fails stays recorded.
+    """
+    entries = [(key, entry) for key, entry in pending.entries()
+               if entry['kind'] != pending_cleanups.GLANCE_IMAGE]
+    if not entries:
+        return
+    try:
+        driver = (driver_factory or rbd_utils.RBDDriver)()
+        fsid = driver.get_fsid()
+    except Exception as e:
+        LOG.warning('%(count)d rbd leftovers stay pending: cannot reach '
+                    'Ceph (%(error)s).', {'count': len(entries), 'error': e})
+        return
+    for key, entry in entries:
+        if entry.get('fsid') != fsid:
+            continue
+        try:
+            if entry['kind'] == pending_cleanups.RBD_CLONE:
+                _remove_clone(driver, entry['pool'], entry['image'])
+            else:
+                _remove_disk_snapshot(driver, entry['pool'], entry['image'],
+                                      entry['snapshot'])
+        except Exception as e:
+            LOG.warning('Pending rbd cleanup %(key)s failed again: '
+                        '%(error)s', {'key': key, 'error': e})
+            continue
+        LOG.info('Removed rbd leftover %(key)s of an earlier failed '
+                 'snapshot.', {'key': key})
+        pending.remove(key)
 
 
 def can_register_rbd_location(conf, context):
@@ -80,11 +166,12 @@ class StoreAwareDisk:
     the target store).
     """
 
-    def __init__(self, disk, conf, targets, glance):
+    def __init__(self, disk, conf, targets, glance, pending):
         self._disk = disk
         self._conf = conf
         self._targets = targets
         self._glance = glance
+        self._pending = pending
 
     def __getattr__(self, name):
         return getattr(self._disk, name)
@@ -122,14 +209,18 @@ class StoreAwareDisk:
             url = snapshot_into_pool(
                 self._disk.driver, self._disk.driver.pool,
                 self._disk.rbd_name, snapshot_name, disk_fsid,
-                location.pool, image_id)
+                location.pool, image_id, self._pending)
+        except exception.CephCloneLeftBehind as e:
+            LOG.error('Image %(image_id)s: %(error)s',
+                      {'image_id': image_id, 'error': e})
+            raise
         except Exception as e:
             LOG.warning('Image %(image_id)s: ceph-native snapshot into '
-                        '%(pool)s failed (%(error)s); everything it made '
-                        'is removed, streaming into store %(store)s '
-                        'instead.', {'image_id': image_id,
-                                     'pool': location.pool, 'error': e,
-                                     'store': target.store})
+                        '%(pool)s failed (%(error)s); what it made is '
+                        'removed (or pending removal), streaming into store '
+                        '%(store)s instead.',
+                        {'image_id': image_id, 'pool': location.pool,
+                         'error': e, 'store': target.store})
             raise nova_exception.ImageUnacceptable(
                 image_id=image_id, reason='ceph-native snapshot failed: %s'
                 % e)
@@ -143,11 +234,12 @@ class StoreAwareDisk:
 class StoreAwareImageBackend:
     """nova's image Backend handing out StoreAwareDisk objects."""
 
-    def __init__(self, backend, conf, targets, glance):
+    def __init__(self, backend, conf, targets, glance, pending):
         self._backend = backend
         self._conf = conf
         self._targets = targets
         self._glance = glance
+        self._pending = pending
 
     def __getattr__(self, name):
         return getattr(self._backend, name)
@@ -155,4 +247,4 @@ class StoreAwareImageBackend:
     def by_libvirt_path(self, instance, path, image_type=None):
         return StoreAwareDisk(
             self._backend.by_libvirt_path(instance, path, image_type),
-            self._conf, self._targets, self._glance)
+            self._conf, self._targets, self._glance, self._pending)

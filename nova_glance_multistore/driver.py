@@ -26,7 +26,8 @@ class StoreAwareSnapshotMixin:
         self._image_api = self._store_aware_uploads.image_api()
         self.image_backend = ceph_native.StoreAwareImageBackend(
             self.image_backend, conf, self._store_aware_uploads.targets,
-            self._store_aware_uploads.glance)
+            self._store_aware_uploads.glance,
+            self._store_aware_uploads.pending)
 
     def _check_configured_store(self):
         try:
@@ -41,6 +42,13 @@ class StoreAwareSnapshotMixin:
             else:
                 LOG.error('%s: snapshots, backups and shelves of this host '
                           'will fail until it is fixed.', message)
+
+    def _retry_pending_cleanups(self):
+        """Leftovers of outages before a restart are not forgotten."""
+        try:
+            self._store_aware_uploads.retry_pending_cleanups()
+        except Exception as e:
+            LOG.warning('Could not retry pending cleanups at start-up: %s', e)
 
     def snapshot(self, context, instance, image_id, update_task_state):
         with self._store_aware_uploads.upload(context, instance, image_id):
@@ -57,6 +65,7 @@ class LibvirtDriver(StoreAwareSnapshotMixin, libvirt_driver.LibvirtDriver):
     def init_host(self, host):
         super().init_host(host)
         self._check_configured_store()
+        self._retry_pending_cleanups()
 
 
 __all__ = ['LibvirtDriver', 'StoreAwareSnapshotMixin']

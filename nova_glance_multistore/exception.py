@@ -32,3 +32,11 @@ class UploadHookNotFound(GlanceMultistoreError):
 class UploadHookLoadFailed(GlanceMultistoreError):
     msg_fmt = ("Image upload hook %(name)s from entry point namespace "
                "%(namespace)s failed to load: %(reason)s")
+
+
+class CephCloneLeftBehind(GlanceMultistoreError):
+    msg_fmt = ("Ceph-native snapshot of image %(image_id)s into pool "
+               "%(pool)s failed (%(reason)s), and Ceph could not be reached "
+               "to remove the clone it made; it will be removed once Ceph "
+               "answers again. The image is not streamed instead: Glance "
+               "would write to the same rbd image name in that pool.")

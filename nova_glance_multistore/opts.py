@@ -94,6 +94,17 @@ cluster (fsid) as the instance disk (``[libvirt] images_type = rbd``), the
 snapshot is a copy-on-write clone into that store's pool instead of a
 stream through glance-api.
 """),
+    cfg.StrOpt(
+        'pending_cleanups_file',
+        default='$state_path/glance_multistore/pending-cleanups.json',
+        sample_default='$state_path/glance_multistore/pending-cleanups.json',
+        help="""
+Where nova-compute remembers the cleanups an outage kept it from doing: a
+queued image Glance could not delete, an rbd clone or snapshot Ceph could
+not remove. They are retried before every snapshot, backup and shelve of
+this host and when nova-compute starts, also after a restart. The file holds
+ids and pool names only, never credentials.
+"""),
 ]
 
 

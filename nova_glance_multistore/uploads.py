@@ -8,15 +8,16 @@ does not do for shelve.
 """
 
 import contextlib
-import threading
 
 from oslo_log import log as logging
 
+from nova_glance_multistore import ceph_native
 from nova_glance_multistore import exception
 from nova_glance_multistore import glance_client
 from nova_glance_multistore.hooks import base
 from nova_glance_multistore.hooks import pipeline as pipeline_mod
 from nova_glance_multistore import image_api
+from nova_glance_multistore import pending_cleanups
 from nova_glance_multistore import stores as stores_mod
 from nova_glance_multistore import target as target_mod
 from nova_glance_multistore import validation
@@ -27,7 +28,7 @@ LOG = logging.getLogger(__name__)
 class StoreAwareUploads:
     """Everything one nova-compute needs for store-aware uploads."""
 
-    def __init__(self, conf, glance=None, pipeline=None):
+    def __init__(self, conf, glance=None, pipeline=None, pending=None):
         self.conf = conf
         self.glance = glance or glance_client.GlanceFacts()
         self.targets = image_api.UploadTargets()
@@ -35,10 +36,13 @@ class StoreAwareUploads:
             self.glance.stores_info,
             conf.glance_multistore.stores_cache_ttl)
         self.pipeline = pipeline or pipeline_mod.UploadHookPipeline(conf)
-        # Unfinished images Glance could not delete when the upload
-        # failed (Glance down): image id -> (context, instance).
-        self._pending_discards = {}
-        self._pending_lock = threading.Lock()
+        # What an outage kept us from cleaning up, kept across restarts.
+        self.pending = pending or pending_cleanups.PendingCleanups(
+            conf.glance_multistore.pending_cleanups_file)
+        # image id -> context of the request that made it, while we run:
+        # a pending image is deleted with its owner's context if we still
+        # have it, else with nova's service credentials.
+        self._contexts = {}
 
     def image_api(self):
         """nova's image API, sending each upload to its registered store."""
@@ -91,7 +95,7 @@ class StoreAwareUploads:
     @contextlib.contextmanager
     def upload(self, context, instance, image_id):
         """Wrap one driver snapshot: plan first, clean up on any failure."""
-        self.retry_pending_discards()
+        self.retry_pending_cleanups(context)
         try:
             upload_target = self.plan(context, instance, image_id)
         except Exception as e:
@@ -113,28 +117,35 @@ class StoreAwareUploads:
             LOG.warning('Image %(image_id)s will be deleted once Glance '
                         'answers again.', {'image_id': image_id},
                         instance=instance)
-            with self._pending_lock:
-                self._pending_discards[image_id] = (context, instance)
+            self._contexts[image_id] = context
+            self.pending.add(pending_cleanups.GLANCE_IMAGE,
+                             image_id=image_id,
+                             instance_uuid=instance.uuid)
 
-    def retry_pending_discards(self):
-        """Delete the orphans a Glance outage left, now that it may be back.
+    def retry_pending_cleanups(self, context=None):
+        """Remove what an earlier outage left behind, now that it may be over.
 
-        Runs before every upload of this host, with the context of the
-        request that made the orphan. Kept in memory only: a restart of
-        nova-compute forgets them (see the docs).
+        Runs before every upload of this host and when nova-compute starts:
+        unfinished images are deleted from Glance, rbd clones and disk
+        snapshots removed from Ceph.
         """
-        with self._pending_lock:
-            pending = list(self._pending_discards.items())
-        for image_id, (context, instance) in pending:
-            result = self.glance.discard_unfinished_image(context, image_id,
-                                                          instance)
+        for key, entry in self.pending.entries(
+                pending_cleanups.GLANCE_IMAGE):
+            image_id = entry['image_id']
+            owner = self._contexts.get(image_id)
+            if owner is None:
+                owner = glance_client.service_context(self.conf)
+            result = self.glance.discard_unfinished_image(owner, image_id)
             if result != self.glance.FAILED:
-                with self._pending_lock:
-                    self._pending_discards.pop(image_id, None)
+                self.pending.remove(key)
+                self._contexts.pop(image_id, None)
+        if _images_type(self.conf) == 'rbd':
+            ceph_native.retry_pending_rbd_cleanups(self.pending)
 
     def pending_discards(self):
-        with self._pending_lock:
-            return sorted(self._pending_discards)
+        """Ids of the unfinished images still to delete from Glance."""
+        return sorted(entry['image_id'] for _key, entry in
+                      self.pending.entries(pending_cleanups.GLANCE_IMAGE))
 
     def check_configured_store(self, context):
         """Findings about ``[glance] store``: a list of (ok, message)."""
@@ -155,3 +166,10 @@ class StoreAwareUploads:
                                                 stores)))]
         return [(True, '[glance] store %s is a writable Glance store' %
                  validation.printable(store))]
+
+
+def _images_type(conf):
+    try:
+        return conf.libvirt.images_type
+    except (AttributeError, KeyError, LookupError):
+        return None

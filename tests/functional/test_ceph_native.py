@@ -22,6 +22,7 @@ from localenv import glance as glance_env
 from nova_glance_multistore import ceph_native
 from nova_glance_multistore import glance_client
 from nova_glance_multistore import image_api
+from nova_glance_multistore import pending_cleanups
 from nova_glance_multistore.target import UploadTarget
 
 pytestmark = pytest.mark.skipif(
@@ -182,7 +183,8 @@ def store_aware_disk(compute, instance, name, token='localenv'):
     targets = image_api.UploadTargets()
     backend = ceph_native.StoreAwareImageBackend(
         imagebackend.Backend(False), nova.conf.CONF, targets,
-        glance_client.GlanceFacts())
+        glance_client.GlanceFacts(), pending_cleanups.PendingCleanups(
+            os.path.join(compute.workdir, 'pending-cleanups.json')))
     disk = backend.by_libvirt_path(instance, 'vms/%s' % name,
                                    image_type='rbd')
     ctxt = compute.context()
@@ -261,7 +263,9 @@ def test_mapping_from_config_when_detail_is_not_readable(
     image_id, url = snapshot(disk, targets, ctxt, ceph_glance, 'ceph0snap')
     assert url == 'rbd://%s/snapshots/%s/snap' % (c0.fsid, image_id)
     assert pool_state(c0)['snapshots'][image_id] == ['snap']
-    ceph_native.remove_clone(disk.driver, 'snapshots', image_id)
+    assert ceph_native.remove_clone(disk.driver, c0.fsid, 'snapshots',
+                                    image_id, disk._pending)
+    assert image_id not in pool_state(c0)['snapshots']
     ceph_glance.delete_image(image_id)
 
 
@@ -553,3 +557,170 @@ def test_glance_refusing_the_location_removes_the_clone_and_streams(
     client.shutdown()
     assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
     ceph_glance.delete_image(image_id)
+
+
+# -- a Ceph OSD stopped in the middle of the ceph-native path -----------
+
+@pytest.fixture(scope='module')
+def fault_cluster(tmp_path_factory):
+    """A cluster of its own, since its OSD gets stopped.
+
+    Client operations give up after 5 s instead of 30.
+    """
+    cluster = ceph_env.CephCluster(
+        str(tmp_path_factory.mktemp('ceph-fault')), 'cf',
+        client_op_timeout=5)
+    cluster.start()
+    for pool in ('vms', 'snapshots'):
+        cluster.create_pool(pool)
+    cluster.create_user('glance', {'mon': 'profile rbd',
+                                   'osd': 'profile rbd pool=snapshots'})
+    cluster.create_user('nova', {'mon': 'profile rbd',
+                                 'osd': 'profile rbd pool=vms, '
+                                        'profile rbd pool=snapshots'})
+    server = rbd_glance(str(tmp_path_factory.mktemp('fault-glance')), [
+        ('faultsnap', cluster, 'snapshots')])
+    server.start()
+    yield cluster, server
+    server.stop()
+    cluster.stop()
+
+
+def pending_entries(compute):
+    from nova_glance_multistore import pending_cleanups as pc
+    import nova.conf
+    return pc.PendingCleanups(
+        nova.conf.CONF.glance_multistore.pending_cleanups_file).entries()
+
+
+def test_osd_stopped_during_ceph_native_path(
+        compute, fault_cluster, libvirtd, monkeypatch):
+    """An OSD stopped after the clone is made.
+
+    The snapshot fails with an error that says so (streaming would collide
+    with the clone Ceph could not remove), no image is left in Glance, the
+    guest runs on, and the clone and disk snapshot are recorded and removed
+    once the OSD is back and nova-compute restarts; the next snapshot is
+    ceph-native again.
+    """
+    from localenv import libvirt as libvirt_env
+    from nova.storage import rbd_utils
+    from nova_glance_multistore import exception
+    cluster, glance = fault_cluster
+    settings = {('glance', 'store'): 'faultsnap'}
+    with rbd_compute_host(compute, cluster, glance.url, settings) as host:
+        instance, name, content = create_rbd_disk(host, cluster)
+        libvirtd.define_rbd_guest(instance.name, instance.uuid,
+                                  'vms/%s' % name, cluster.conf)
+        try:
+            real_flatten = rbd_utils.RBDDriver.flatten
+
+            def flatten_with_osd_down(driver, volume, pool=None):
+                cluster.stop_osd()
+                return real_flatten(driver, volume, pool=pool)
+
+            monkeypatch.setattr(rbd_utils.RBDDriver, 'flatten',
+                                flatten_with_osd_down)
+            ctxt = host.context()
+            ctxt.auth_token = SERVICE_TOKEN
+            ctxt.roles = ['member', 'reader', 'service']
+            image_id = host.create_queued_image(ctxt, instance)
+            with pytest.raises(exception.CephCloneLeftBehind) as failed:
+                host.snapshot(ctxt, instance, image_id)
+            monkeypatch.undo()
+            message = str(failed.value)
+            assert image_id in message and 'snapshots' in message
+            assert 'timeout' in message.lower()
+            assert glance.image(image_id) is None  # no orphan image
+            assert libvirt_env.guest_state(libvirtd.uri,
+                                           instance.name) == 'running'
+            recorded = pending_entries(host)
+            assert sorted(entry['kind'] for _, entry in recorded) == [
+                'rbd_clone', 'rbd_snapshot']
+            assert all(entry['fsid'] == cluster.fsid
+                       for _, entry in recorded)
+
+            cluster.start_osd()
+            left = pool_state(cluster)
+            assert image_id in left['snapshots']
+            assert left['vms'][name] != []  # the disk snapshot, too
+            host.start()  # a restarted nova-compute: init_host cleans up
+            assert pending_entries(host) == []
+            assert pool_state(cluster) == {'vms': {name: []},
+                                           'snapshots': {}}
+
+            image_id = host.create_queued_image(ctxt, instance)
+            host.snapshot(ctxt, instance, image_id)
+            image = wait_active(glance, image_id)
+            assert image['stores'] == 'faultsnap'
+            assert glance.image_data(image_id) == content
+            state = pool_state(cluster)
+            assert state['snapshots'] == {image_id: ['snap']}
+            assert state['vms'] == {name: []}
+            glance.delete_image(image_id)
+        finally:
+            libvirtd.remove_guest(instance.name)
+
+
+def cephx_secrets(cluster):
+    """The base64 keys of every keyring of a cluster.
+
+    Admin, nova, glance, mon and osd keys: none may ever be logged.
+    """
+    import glob
+    secrets = []
+    for path in glob.glob(os.path.join(cluster.workdir, '*.keyring')):
+        with open(path) as handle:
+            secrets += [line.split('=', 1)[1].strip() for line in handle
+                        if line.strip().startswith('key')]
+    return secrets
+
+
+def test_ceph_keys_never_logged(rbd_compute, clusters, ceph_glance,
+                                rbd_guest, caplog):
+    """No cephx key in logs, nova-compute.log or errors.
+
+    DEBUG everywhere, a ceph-native snapshot and a failing Ceph step.
+    """
+    import logging
+    from nova import exception as nova_exception
+    c0, _ = clusters
+    instance, name, content = rbd_guest
+    secrets = cephx_secrets(c0)
+    assert len(secrets) >= 3  # admin, nova, glance (a vacuous scan fails)
+    logfile = os.path.join(rbd_compute.workdir, 'nova-compute.log')
+    offset = os.path.getsize(logfile) if os.path.exists(logfile) else 0
+    loggers = [logging.getLogger(name) for name in (
+        '', 'nova', 'nova.storage.rbd_utils', 'nova_glance_multistore',
+        'glanceclient', 'keystoneauth')]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            rbd_compute.set('glance', 'store', 'ceph0snap')
+            image_id = snapshot_guest(rbd_compute, instance, SERVICE_TOKEN,
+                                      ceph_glance)
+            # nova's cephx user may not write pool "images" (store ceph0).
+            disk, targets, ctxt = store_aware_disk(rbd_compute, instance,
+                                                   name)
+            failed_image = ceph_glance.create_image('fails')
+            with targets.registered(failed_image['id'],
+                                    UploadTarget('ceph0', 'test')):
+                with pytest.raises(nova_exception.ImageUnacceptable) as err:
+                    disk.direct_snapshot(ctxt, 'nova-snap', 'raw',
+                                         failed_image['id'], None)
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+    assert wait_active(ceph_glance, image_id)['stores'] == 'ceph0snap'
+    assert 'rbd' in caplog.text.lower()  # the Ceph steps were logged
+    with open(logfile, errors='replace') as handle:
+        handle.seek(offset)
+        compute_log = handle.read()
+    for secret in secrets:
+        assert secret not in caplog.text
+        assert secret not in compute_log
+        assert secret not in str(err.value)
+    ceph_glance.delete_image(image_id)
+    ceph_glance.delete_image(failed_image['id'])
