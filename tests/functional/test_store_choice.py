@@ -1,6 +1,8 @@
 """Where snapshot, backup and shelve images land, from nova's real driver
 code snapshotting real QEMU guests into a real multi-store Glance."""
 
+import os
+
 import pytest
 
 from nova_glance_multistore import exception
@@ -166,3 +168,35 @@ def test_user_controlled_properties_cannot_steer_the_store(glance, boot):
     guest.instance.system_metadata['image_store'] = 'archive'
     image_id = guest.snapshot('snapshot')
     env.assert_landed(glance, image_id, 'cheap')
+
+
+def test_base_image_private_to_another_project_goes_to_default(
+        glance, compute, boot, monkeypatch):
+    """The user cannot see the base image: Glance's default store, and the
+    other project's image is not revealed or touched."""
+    other = {'X-Project-Id': 'b1' * 16, 'X-Roles': 'member,reader'}
+    status, base = glance.request('POST', '/v2/images', dict(
+        name='private-base', disk_format='raw', container_format='bare',
+        visibility='private'), headers=other)
+    assert status == 201, base
+    status, _ = glance.request(
+        'PUT', '/v2/images/%s/file' % base['id'], os.urandom(4096),
+        dict(other, **{'Content-Type': 'application/octet-stream',
+                       'x-image-meta-store': 'cheap'}))
+    assert status == 204
+    guest = boot(base['id'])
+    original = compute.context
+
+    def member_context(*args, **kwargs):
+        ctxt = original(*args, **kwargs)
+        ctxt.auth_token = 'roles:member,reader'  # not admin: no peeking
+        return ctxt
+
+    monkeypatch.setattr(compute, 'context', member_context)
+    status, _ = glance.request('GET', '/v2/images/%s' % base['id'],
+                               token='roles:member,reader')
+    assert status == 404
+    image_id = guest.snapshot('snapshot')
+    monkeypatch.undo()
+    env.assert_landed(glance, image_id, 'fast')
+    assert glance.image(base['id'])['stores'] == 'cheap'
