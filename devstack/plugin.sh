@@ -1,22 +1,178 @@
 #!/bin/bash
 # devstack plugin for nova-glance-multistore.
+#
+# Also run, unchanged, by localenv/cloud.py (under localenv/devstack_shim.sh)
+# so that the local all-in-one cloud is configured exactly as devstack is.
 
-function install_nova_glance_multistore {
-    # A regular (not editable) install: nova imports compute drivers only
-    # from its own nova/virt/ directory, where the wheel puts our shim.
-    pip_install "$NGM_DIR"
+# Save trace setting
+_XTRACE_NGM=$(set +o | grep xtrace)
+set +o xtrace
+
+# A comma list as words.
+function _ngm_words {
+    echo "${1//,/ }"
 }
 
-function configure_nova_glance_multistore {
-    iniset "$NOVA_CONF" DEFAULT compute_driver glance_multistore.LibvirtDriver
-    iniset "$NOVA_CONF" glance_multistore upload_hooks "$NGM_UPLOAD_HOOKS"
-    iniset "$NOVA_CONF" glance_multistore stores_cache_ttl \
-        "$NGM_STORES_CACHE_TTL"
-    iniset "$NOVA_CONF" glance_multistore on_unusable_store \
-        "$NGM_ON_UNUSABLE_STORE"
-    if [[ -n "$NGM_SNAPSHOT_STORE" ]]; then
-        iniset "$NOVA_CONF" glance store "$NGM_SNAPSHOT_STORE"
+# The rbd stores are configured only on top of devstack-plugin-ceph, which
+# provides the cluster, the cephx user and ceph.conf.
+function _ngm_rbd_enabled {
+    is_plugin_enabled devstack-plugin-ceph && [[ -n "$NGM_GLANCE_RBD_STORES" ]]
+}
+
+# Every store id Glance should list, in enabled_backends order.
+function _ngm_store_ids {
+    local ids entry
+    ids=$(_ngm_words "$NGM_GLANCE_FILE_STORES")
+    if _ngm_rbd_enabled; then
+        for entry in $(_ngm_words "$NGM_GLANCE_RBD_STORES"); do
+            ids+=" ${entry%%:*}"
+        done
     fi
+    if [[ -n "$NGM_GLANCE_HTTP_STORE" ]]; then
+        ids+=" $NGM_GLANCE_HTTP_STORE"
+    fi
+    echo $ids
+}
+
+# A snapshot takes the ceph-native path only from an rbd-backed guest into
+# an rbd store of the same cluster.
+function _ngm_ceph_native {
+    if _ngm_rbd_enabled && \
+        [[ "$(iniget $NOVA_CONF libvirt images_type)" == "rbd" ]]; then
+        echo True
+    else
+        echo False
+    fi
+}
+
+# Refuse layouts that would make the tests prove nothing.
+function _ngm_check_layout {
+    local files=" $(_ngm_words "$NGM_GLANCE_FILE_STORES") "
+    if [[ "$files" != *" $NGM_GLANCE_DEFAULT_STORE "* ]]; then
+        die $LINENO "NGM_GLANCE_DEFAULT_STORE=$NGM_GLANCE_DEFAULT_STORE" \
+            "is not in NGM_GLANCE_FILE_STORES=$NGM_GLANCE_FILE_STORES"
+    fi
+    if [[ "$files" != *" $NGM_BOOT_IMAGE_STORE "* ]] || \
+        [[ "$NGM_BOOT_IMAGE_STORE" == "$NGM_GLANCE_DEFAULT_STORE" ]]; then
+        die $LINENO "NGM_BOOT_IMAGE_STORE=$NGM_BOOT_IMAGE_STORE must be a" \
+            "file store other than the default ($NGM_GLANCE_DEFAULT_STORE)"
+    fi
+}
+
+# The package goes into nova's environment.
+function install_nova_glance_multistore {
+    setup_develop "$NGM_DIR"
+    _ngm_link_driver_shim
+}
+
+# nova imports compute drivers only as nova.virt.<name>, from its own
+# nova/virt/ directory. A regular install puts our shim there, but an
+# editable install (setup_develop) only adds the checkout to sys.path and
+# cannot place nova/virt/glance_multistore inside nova's package: link the
+# shim directory into nova's nova/virt/ instead.
+function _ngm_nova_virt_dir {
+    local python=${NGM_NOVA_PYTHON:-${NOVA_BIN_DIR:-/usr/local/bin}/python3}
+    "$python" -c 'import os, nova.virt; print(os.path.dirname(nova.virt.__file__))'
+}
+
+function _ngm_link_driver_shim {
+    local virt
+    virt=$(_ngm_nova_virt_dir) || die $LINENO "nova is not importable"
+    ln -sfn "$NGM_DIR/nova/virt/glance_multistore" "$virt/glance_multistore"
+}
+
+function _ngm_unlink_driver_shim {
+    local virt
+    virt=$(_ngm_nova_virt_dir 2>/dev/null) || return 0
+    if [[ -L "$virt/glance_multistore" ]]; then
+        rm -f "$virt/glance_multistore"
+    fi
+}
+
+function _ngm_file_store {
+    local conf=$1 store=$2
+    mkdir -p "$NGM_GLANCE_DATA_DIR/$store"
+    iniset $conf $store filesystem_store_datadir "$NGM_GLANCE_DATA_DIR/$store"
+    iniset $conf $store store_description "File store $store"
+}
+
+function _ngm_rbd_store {
+    local conf=$1 store=${2%%:*} pool=${2#*:}
+    iniset $conf $store rbd_store_pool "$pool"
+    iniset $conf $store rbd_store_user "$GLANCE_CEPH_USER"
+    iniset $conf $store rbd_store_ceph_conf "$CEPH_CONF_FILE"
+    iniset $conf $store store_description "Ceph rbd store $store ($pool)"
+}
+
+# Glance multi-store with explicit per-store datadirs: devstack's own
+# configure_multiple_file_stores never sets them.
+function configure_ngm_glance {
+    local conf=$GLANCE_API_CONF
+    local backends="" store
+    _ngm_check_layout
+    for store in $(_ngm_words "$NGM_GLANCE_FILE_STORES"); do
+        _ngm_file_store $conf $store
+        backends+="${backends:+, }$store:file"
+    done
+    if _ngm_rbd_enabled; then
+        for store in $(_ngm_words "$NGM_GLANCE_RBD_STORES"); do
+            _ngm_rbd_store $conf $store
+            backends+=", ${store%%:*}:rbd"
+        done
+    fi
+    if [[ -n "$NGM_GLANCE_HTTP_STORE" ]]; then
+        iniset $conf $NGM_GLANCE_HTTP_STORE store_description \
+            "Read-only http store"
+        backends+=", $NGM_GLANCE_HTTP_STORE:http"
+    fi
+    iniset $conf DEFAULT enabled_backends "$backends"
+    iniset $conf glance_store default_backend "$NGM_GLANCE_DEFAULT_STORE"
+    # Single-store options are ignored once enabled_backends is set.
+    inicomment $conf glance_store stores
+    inicomment $conf glance_store default_store
+    inicomment $conf glance_store filesystem_store_datadir
+    # Glance's reserved stores: without staging, copy-image fails.
+    for store in staging tasks; do
+        mkdir -p "$NGM_GLANCE_DATA_DIR/os_glance_$store"
+        iniset $conf os_glance_${store}_store filesystem_store_datadir \
+            "$NGM_GLANCE_DATA_DIR/os_glance_$store"
+    done
+}
+
+# Written to $NOVA_CONF: devstack copies it to nova-cpu.conf when it starts
+# nova-compute, so anything written to nova-cpu.conf now would be lost.
+function configure_ngm_nova {
+    iniset $NOVA_CONF DEFAULT compute_driver "$NGM_COMPUTE_DRIVER"
+    iniset $NOVA_CONF glance_multistore upload_hooks "$NGM_UPLOAD_HOOKS"
+    iniset $NOVA_CONF glance_multistore stores_cache_ttl \
+        "$NGM_STORES_CACHE_TTL"
+    iniset $NOVA_CONF glance_multistore on_unusable_store \
+        "$NGM_ON_UNUSABLE_STORE"
+    if [[ -n "$NGM_RBD_STORE_LOCATIONS" ]]; then
+        iniset $NOVA_CONF glance_multistore rbd_store_locations \
+            "$NGM_RBD_STORE_LOCATIONS"
+    fi
+    if [[ -n "$NGM_SNAPSHOT_STORE" ]]; then
+        iniset $NOVA_CONF glance store "$NGM_SNAPSHOT_STORE"
+    else
+        # Running post-config again without a store must undo an earlier one.
+        inicomment $NOVA_CONF glance store
+    fi
+}
+
+# The options of our tempest plugin (nova_glance_multistore.tempest_plugin).
+function configure_ngm_tempest {
+    local stores
+    stores=$(_ngm_store_ids)
+    iniset $TEMPEST_CONFIG service_available nova_glance_multistore True
+    iniset $TEMPEST_CONFIG nova_glance_multistore boot_image_store \
+        "$NGM_BOOT_IMAGE_STORE"
+    iniset $TEMPEST_CONFIG nova_glance_multistore dedicated_store \
+        "$NGM_SNAPSHOT_STORE"
+    iniset $TEMPEST_CONFIG nova_glance_multistore ceph_native \
+        "$(_ngm_ceph_native)"
+    iniset $TEMPEST_CONFIG nova_glance_multistore expected_stores \
+        "${stores// /,}"
 }
 
 if is_service_enabled nova-glance-multistore; then
@@ -25,10 +181,25 @@ if is_service_enabled nova-glance-multistore; then
         install_nova_glance_multistore
     elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
         echo_summary "Configuring nova-glance-multistore"
-        configure_nova_glance_multistore
+        if [[ "$(trueorfalse True NGM_CONFIGURE_GLANCE)" == "True" ]]; then
+            configure_ngm_glance
+        fi
+        configure_ngm_nova
+    elif [[ "$1" == "stack" && "$2" == "test-config" ]]; then
+        if is_service_enabled tempest; then
+            echo_summary "Configuring tempest for nova-glance-multistore"
+            configure_ngm_tempest
+        fi
     fi
-    if [[ "$1" == "unstack" || "$1" == "clean" ]]; then
+    if [[ "$1" == "unstack" ]]; then
         # Nothing runs on its own: nova-compute loads the plugin.
         :
     fi
+    if [[ "$1" == "clean" ]]; then
+        _ngm_unlink_driver_shim
+        rm -rf "$NGM_GLANCE_DATA_DIR"
+    fi
 fi
+
+# Restore xtrace
+$_XTRACE_NGM

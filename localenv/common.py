@@ -87,6 +87,18 @@ def wait_for_http(url, timeout=60, process=None, logfile=None):
                        % (url, timeout, tail(logfile)))
 
 
+def http_get(url, token=None, timeout=60):
+    """GET ``url`` (with a Keystone token); the HTTP status."""
+    request = urllib.request.Request(
+        url, headers={'X-Auth-Token': token} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 def tail(logfile, lines=30):
     if not logfile or not os.path.exists(logfile):
         return '(no log)'

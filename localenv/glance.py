@@ -75,7 +75,13 @@ class GlanceServer:
 
     def __init__(self, workdir, stores=DEFAULT_STORES, default_store='fast',
                  multistore=True, keystone=None, extra_conf=None,
-                 extra_pythonpath=()):
+                 extra_pythonpath=(), post_config=None, venv=None):
+        """``post_config(conf_path)``, when given, owns the store layout.
+
+        It runs after glance-api.conf is written and before glance-api
+        starts (the devstack plugin's post-config phase does this), and the
+        store options are then left to it entirely.
+        """
         self.workdir = workdir
         self.stores = list(stores)
         self.default_store = default_store
@@ -83,15 +89,21 @@ class GlanceServer:
         self.keystone = keystone
         self.extra_conf = extra_conf or {}
         self.extra_pythonpath = list(extra_pythonpath)
+        self.post_config = post_config
         self.port = common.free_port()
         self.process = None
-        self.venv = ensure_glance_venv()
+        self.venv = venv or ensure_glance_venv()
+        self._db_synced = False
         self.confdir = os.path.join(workdir, 'etc')
         self.logfile = os.path.join(workdir, 'glance-api.log')
 
     @property
     def url(self):
         return 'http://127.0.0.1:%d' % self.port
+
+    @property
+    def conf_path(self):
+        return os.path.join(self.confdir, 'glance-api.conf')
 
     def datadir(self, store_id):
         return os.path.join(self.workdir, 'stores', store_id)
@@ -129,15 +141,19 @@ class GlanceServer:
                 'disallowed_schemes': '[]',
                 'allowed_ports': '[]',
             },
-            'os_glance_staging_store': {
-                'filesystem_store_datadir': os.path.join(
-                    self.workdir, 'staging'),
-            },
-            'os_glance_tasks_store': {
-                'filesystem_store_datadir': os.path.join(
-                    self.workdir, 'tasks'),
-            },
         }
+        if self.post_config is None:
+            self._store_sections(sections)
+        if self.keystone:
+            sections['keystone_authtoken'] = self.keystone.authtoken_conf()
+        for section, options in self.extra_conf.items():
+            sections.setdefault(section, {}).update(options)
+        return sections
+
+    def _store_sections(self, sections):
+        for name in ('staging', 'tasks'):
+            sections['os_glance_%s_store' % name] = {
+                'filesystem_store_datadir': os.path.join(self.workdir, name)}
         if self.multistore:
             sections['DEFAULT']['enabled_backends'] = ', '.join(
                 '%s:%s' % (s.id, s.type) for s in self.stores)
@@ -158,11 +174,6 @@ class GlanceServer:
                 'default_store': 'file',
                 'filesystem_store_datadir': self.datadir(default.id),
             }
-        if self.keystone:
-            sections['keystone_authtoken'] = self.keystone.authtoken_conf()
-        for section, options in self.extra_conf.items():
-            sections.setdefault(section, {}).update(options)
-        return sections
 
     def _paste_ini(self):
         with open(os.path.join(self.venv, 'etc', 'glance',
@@ -199,8 +210,10 @@ class GlanceServer:
             lines.append('[%s]' % section)
             lines.extend('%s = %s' % item for item in options.items())
             lines.append('')
-        with open(os.path.join(self.confdir, 'glance-api.conf'), 'w') as fh:
+        with open(self.conf_path, 'w') as fh:
             fh.write('\n'.join(lines))
+        if self.post_config is not None:
+            self.post_config(self.conf_path)
         with open(os.path.join(self.confdir, 'glance-api-paste.ini'),
                   'w') as fh:
             fh.write(self._paste_ini())
@@ -226,13 +239,13 @@ class GlanceServer:
 
     def start(self):
         self.write_config()
-        if not os.path.exists(os.path.join(self.workdir, 'glance.sqlite')):
+        if not self._db_synced:
             subprocess.run(
                 [os.path.join(self.venv, 'bin', 'glance-manage'),
-                 '--config-file', os.path.join(self.confdir,
-                                               'glance-api.conf'),
+                 '--config-file', self.conf_path,
                  'db_sync'], check=True, env=self._env(sitecustomize=False),
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self._db_synced = True
         with open(self.logfile + '.gunicorn', 'ab') as out:
             self.process = subprocess.Popen(
                 [os.path.join(self.venv, 'bin', 'gunicorn'),

@@ -45,10 +45,12 @@ def ensure_keystone_venv():
 
 
 class KeystoneServer:
-    def __init__(self, workdir):
+    def __init__(self, workdir, venv=None, database=None):
+        """``database``: an oslo.db URL (default: sqlite in ``workdir``)."""
         self.workdir = workdir
         self.port = common.free_port()
-        self.venv = ensure_keystone_venv()
+        self.venv = venv or ensure_keystone_venv()
+        self.database = database or 'sqlite:///%s/keystone.sqlite' % workdir
         self.conf = os.path.join(workdir, 'keystone.conf')
         self.logfile = os.path.join(workdir, 'keystone.log')
         self.process = None
@@ -70,7 +72,7 @@ class KeystoneServer:
                 [DEFAULT]
                 log_file = %(log)s
                 [database]
-                connection = sqlite:///%(dir)s/keystone.sqlite
+                connection = %(database)s
                 [token]
                 provider = fernet
                 [fernet_tokens]
@@ -79,7 +81,8 @@ class KeystoneServer:
                 key_repository = %(dir)s/fernet-keys
                 [credential]
                 key_repository = %(dir)s/credential-keys
-                ''') % {'log': self.logfile, 'dir': self.workdir})
+                ''') % {'log': self.logfile, 'dir': self.workdir,
+                        'database': self.database})
         self._manage('db_sync')
         self._manage('fernet_setup', '--keystone-user', 'root',
                      '--keystone-group', 'root')
@@ -161,6 +164,16 @@ class KeystoneServer:
                 project_id, user_id, self.role(role)))
         self.passwords[name] = password
         return user_id
+
+    def endpoint(self, service_type, name, url):
+        """A service in the catalog with its public and internal URLs."""
+        service_id = self._admin('POST', '/services', {'service': {
+            'type': service_type, 'name': name}})['service']['id']
+        for interface in ('public', 'internal'):
+            self._admin('POST', '/endpoints', {'endpoint': {
+                'service_id': service_id, 'interface': interface,
+                'url': url, 'region_id': 'RegionOne'}})
+        return service_id
 
     def authtoken_conf(self, user='glance', project='service'):
         """keystonemiddleware options for a service behind this Keystone."""

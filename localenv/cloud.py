@@ -1,0 +1,745 @@
+"""A real all-in-one OpenStack cloud on 127.0.0.1, with our driver loaded.
+
+keystone, placement, Glance (multi-store), neutron (API only), nova-api,
+-conductor, -scheduler and -compute on a private libvirtd (KVM when
+/dev/kvm is usable, else QEMU), MariaDB and RabbitMQ on private data
+directories and loopback ports. Everything comes from PyPI (one venv) and
+Debian packages (tools/install-deps.sh); nothing from devstack except our
+own plugin: Glance's stores, nova's driver options and our tempest options
+are written by ``devstack/plugin.sh`` itself (see ``localenv.devstack``).
+
+    python -m localenv.cloud up       # a fresh cloud; prints progress
+    python -m localenv.cloud status
+    python -m localenv.cloud down     # stops what ``up`` started
+
+``up`` records every process it starts in ``state.json`` as it goes, so
+``down`` (or a failed ``up``) stops exactly those, by PID.
+"""
+
+import argparse
+import configparser
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from localenv import common
+from localenv import devstack
+from localenv import glance as glance_env
+from localenv import keystone as keystone_env
+from localenv import libvirt as libvirt_env
+from localenv import mariadb as mariadb_env
+from localenv import rabbitmq as rabbitmq_env
+
+CLOUD_REQUIREMENTS = [
+    'keystone==30.0.0', 'openstack-placement==16.0.0', 'glance==33.0.0',
+    'nova==34.0.0', 'neutron==29.0.0', 'tempest==47.0.0',
+    'python-openstackclient', 'uWSGI', 'gunicorn', 'PyMySQL',
+    'libvirt-python',
+]
+WORKDIR = os.path.join(common.CACHE, 'cloud')
+HOST = 'ngm-aio'
+DATABASES = ('keystone', 'placement', 'glance', 'neutron', 'nova_api',
+             'nova', 'nova_cell0')
+SERVICE_USERS = ('nova', 'glance', 'placement', 'neutron')
+FLAVORS = (('42', 'm1.ngm', 64), ('84', 'm1.ngm.alt', 128))
+GRACE = 10
+# oslo.log's "<date> <time> <pid> LEVEL logger": what a service that failed
+# to start but kept running writes.
+FATAL_LOG_LINE = re.compile(r'^\S+ \S+ \d+ (CRITICAL \S+|ERROR nova) ')
+
+
+def ensure_cloud_venv():
+    return common.ensure_venv('cloud-venv', CLOUD_REQUIREMENTS)
+
+
+def write_ini(path, sections):
+    parser = configparser.RawConfigParser()
+    parser.optionxform = str
+    for section, options in sections.items():
+        if section != 'DEFAULT':
+            parser.add_section(section)
+        for key, value in options.items():
+            parser.set(section, key, str(value))
+    with open(path, 'w') as handle:
+        parser.write(handle)
+
+
+def _alive(pid):
+    """True while ``pid`` runs; reaps it first when it is our child."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return handle.read().split(')')[-1].split()[0] != 'Z'
+    except OSError:
+        return False
+
+
+def _signal_group(pid, signum):
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_pids(pids, grace=GRACE):
+    """SIGTERM every process group at once, SIGKILL what outlives grace.
+
+    All at once because nova-compute and nova-scheduler ignore SIGTERM:
+    one grace period in all instead of one each.
+    """
+    pids = [pid for pid in pids if _alive(pid)]
+    for pid in pids:
+        _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.2)
+    for pid in pids:
+        if _alive(pid):
+            common.log('pid %d ignored SIGTERM for %d s: SIGKILL' % (
+                pid, grace))
+        _signal_group(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.2)
+
+
+def destroy_guests(uri, instances_path):
+    """Remove nova's guests, then any QEMU still using our instances."""
+    listed = subprocess.run(['virsh', '-c', uri, 'list', '--all', '--name'],
+                            capture_output=True, text=True, timeout=30)
+    for name in listed.stdout.split():
+        for verb in ('destroy', 'undefine'):
+            subprocess.run(['virsh', '-c', uri, verb, name],
+                           capture_output=True, timeout=30)
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % entry, 'rb') as handle:
+                cmdline = handle.read().decode(errors='replace')
+        except OSError:
+            continue
+        if 'qemu-system' in cmdline and instances_path in cmdline:
+            common.log('killing QEMU %s left by libvirtd' % entry)
+            os.kill(int(entry), signal.SIGKILL)
+
+
+class Cloud:
+    """One all-in-one cloud in ``workdir``; ``state.json`` describes it."""
+
+    def __init__(self, workdir=WORKDIR, plugin_overrides=None):
+        self.workdir = workdir
+        self.plugin_overrides = dict(plugin_overrides or {})
+        self.state_file = os.path.join(workdir, 'state.json')
+        self.state = None
+        self.venv = None
+        self.keystone = None
+        self._components = []
+
+    # -- paths -----------------------------------------------------------
+
+    def path(self, *parts):
+        return os.path.join(self.workdir, *parts)
+
+    def bin(self, name):
+        return os.path.join(self.venv, 'bin', name)
+
+    @property
+    def nova_conf(self):
+        return self.path('etc', 'nova', 'nova.conf')
+
+    @property
+    def nova_cpu_conf(self):
+        return self.path('etc', 'nova', 'nova-cpu.conf')
+
+    @property
+    def tempest_dir(self):
+        return self.path('tempest')
+
+    @property
+    def tempest_conf(self):
+        return os.path.join(self.tempest_dir, 'etc', 'tempest.conf')
+
+    def devstack_files(self, **overrides):
+        """The devstack variables for this cloud's files."""
+        return devstack.DevstackFiles(
+            data_dir=self.path('data'),
+            glance_api_conf=self.path('glance', 'etc', 'glance-api.conf'),
+            nova_conf=self.nova_conf, tempest_config=self.tempest_conf,
+            python=self.bin('python') if self.venv else sys.executable,
+            overrides=dict(self.plugin_overrides, **overrides))
+
+    # -- state -------------------------------------------------------------
+
+    def load_state(self):
+        if os.path.exists(self.state_file):
+            with open(self.state_file) as handle:
+                self.state = json.load(handle)
+        return self.state
+
+    def save_state(self):
+        tmp = self.state_file + '.tmp'
+        with open(tmp, 'w') as handle:
+            json.dump(self.state, handle, indent=2, sort_keys=True)
+        os.replace(tmp, self.state_file)
+
+    def record(self, name, pid, logfile):
+        """Remember a process the moment it exists, for ``down``."""
+        self.state['processes'].append(
+            {'name': name, 'pid': pid, 'log': logfile})
+        self.save_state()
+
+    def forget(self, name):
+        self.state['processes'] = [
+            p for p in self.state['processes'] if p['name'] != name]
+        self.save_state()
+
+    def running(self):
+        return [p for p in (self.state or {}).get('processes', [])
+                if _alive(p['pid'])]
+
+    # -- processes -----------------------------------------------------------
+
+    def spawn(self, name, argv, env=None):
+        logfile = self.path('logs', '%s.log' % name)
+        with open(logfile, 'ab') as out:
+            process = subprocess.Popen(
+                argv, stdout=out, stderr=subprocess.STDOUT, env=env,
+                cwd=self.workdir, start_new_session=True)
+        self.record(name, process.pid, logfile)
+        return process
+
+    def uwsgi(self, name, module, port, env):
+        """A WSGI service under uWSGI (as devstack runs them).
+
+        ``Connection: close`` because clients that reuse connections get
+        "connection reset" from uWSGI's http-socket.
+        """
+        process = self.spawn(name, [
+            self.bin('uwsgi'), '--http-socket', '127.0.0.1:%d' % port,
+            '--module', module, '--home', self.venv, '--master',
+            '--processes', '1', '--threads', '4', '--enable-threads',
+            '--need-app', '--lazy-apps', '--die-on-term', '--thunder-lock',
+            '--buffer-size', '65535', '--add-header', 'Connection: close'],
+            env=dict(os.environ, **env))
+        return process
+
+    def wait_http(self, name, url, process, timeout=120):
+        common.wait_for_http(url, timeout, process,
+                             self.path('logs', '%s.log' % name))
+
+    def run(self, *argv, timeout=600):
+        """A one-shot command (db sync, cell setup); its output on error."""
+        done = subprocess.run(list(argv), capture_output=True, text=True,
+                              timeout=timeout, cwd=self.workdir)
+        if done.returncode:
+            raise RuntimeError('%s failed (%s): %s%s' % (
+                ' '.join(argv), done.returncode, done.stdout[-3000:],
+                done.stderr[-3000:]))
+        return done.stdout
+
+    def component(self, name, obj, pids=None):
+        """Start a localenv component; stop it if its start fails."""
+        self._components.append(obj)
+        try:
+            obj.start()
+        except Exception:
+            obj.stop()
+            raise
+        for index, pid in enumerate(pids(obj) if pids else
+                                    [obj.process.pid]):
+            self.record(name if not index else '%s-%d' % (name, index), pid,
+                        getattr(obj, 'logfile', ''))
+        return obj
+
+    # -- up ------------------------------------------------------------------
+
+    def up(self):
+        start = time.monotonic()
+        self._fresh()
+        steps = [
+            ('Python environment', self._venv),
+            ('MariaDB and RabbitMQ', self._databases),
+            ('keystone', self._keystone),
+            ('placement', self._placement),
+            ('Glance (devstack plugin post-config)', self._glance),
+            ('neutron (API only)', self._neutron),
+            ('nova control plane', self._nova_control),
+            ('libvirtd and nova-compute', self._nova_compute),
+            ('images and flavors', self._images_and_flavors),
+            ('openrc and tempest workspace', self._tempest_workspace),
+        ]
+        try:
+            for title, step in steps:
+                began = time.monotonic()
+                common.log('cloud: %s ...' % title)
+                step()
+                common.log('cloud: %s done in %.1f s' % (
+                    title, time.monotonic() - began))
+        except BaseException:
+            common.log('cloud: up failed; stopping what it started')
+            self.down()
+            raise
+        self.state['up_seconds'] = round(time.monotonic() - start, 1)
+        self.save_state()
+        common.log('cloud: up in %.0f s; source %s' % (
+            self.state['up_seconds'], self.path('openrc')))
+        return self
+
+    def _fresh(self):
+        if self.load_state() and self.running():
+            common.log('cloud: a previous cloud still runs; stopping it')
+            self.down()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        for sub in ('logs', 'etc/nova', 'etc/placement', 'etc/neutron',
+                    'data/nova', 'instances', 'locks'):
+            os.makedirs(self.path(sub), exist_ok=True)
+        self.state = {'workdir': self.workdir, 'processes': [],
+                      'urls': {}, 'virt_type': libvirt_env.virt_type()}
+        self.save_state()
+
+    def _venv(self):
+        self.venv = ensure_cloud_venv()
+        self.state['venv'] = self.venv
+        # A regular install (not editable): nova finds our driver only in
+        # its own nova/virt/, where the wheel puts the shim.
+        self.run(self.bin('pip'), 'install', '--quiet', '--no-deps',
+                 '--force-reinstall', '--disable-pip-version-check',
+                 common.REPO)
+        self.plugin = devstack.settings(self.devstack_files())
+
+    def _databases(self):
+        self.db = self.component('mariadb', mariadb_env.MariaDB(
+            self.path('mariadb')))
+        self.db.create_databases(*DATABASES)
+        self.mq = self.component('rabbitmq', rabbitmq_env.RabbitMQ(
+            self.path('rabbitmq')), pids=lambda mq: mq.pids)
+
+    def _keystone(self):
+        ks = keystone_env.KeystoneServer(self.path('keystone'),
+                                         venv=self.venv,
+                                         database=self.db.url('keystone'))
+        self.keystone = self.component('keystone', ks)
+        self.state['urls']['identity'] = ks.url
+        self.state['admin_password'] = ks.passwords['admin']
+        for name in SERVICE_USERS:
+            ks.user(name, 'service', ['admin', 'service'])
+        ks.role('member')
+        ks.role('reader')
+
+    def _authtoken(self, user):
+        return self.keystone.authtoken_conf(user)
+
+    def _client_auth(self, user='nova'):
+        """keystoneauth options for a service talking to another one."""
+        return {'auth_type': 'password', 'auth_url': self.keystone.url,
+                'username': user, 'password': self.keystone.passwords[user],
+                'project_name': 'service', 'user_domain_id': 'default',
+                'project_domain_id': 'default', 'region_name': 'RegionOne'}
+
+    def _placement(self):
+        port = common.free_port()
+        confdir = self.path('etc', 'placement')
+        write_ini(os.path.join(confdir, 'placement.conf'), {
+            'DEFAULT': {'debug': 'false'},
+            'api': {'auth_strategy': 'keystone'},
+            'keystone_authtoken': self._authtoken('placement'),
+            'placement_database': {
+                'connection': self.db.url('placement')},
+        })
+        self.run(self.bin('placement-manage'), '--config-file',
+                 os.path.join(confdir, 'placement.conf'), 'db', 'sync')
+        process = self.uwsgi('placement', 'placement.wsgi.api:application',
+                             port, {'OS_PLACEMENT_CONFIG_DIR': confdir})
+        url = 'http://127.0.0.1:%d' % port
+        self.wait_http('placement', url, process)
+        self.keystone.endpoint('placement', 'placement', url)
+        self.state['urls']['placement'] = url
+
+    def _glance(self):
+        # nova.conf must exist before the plugin's post-config writes
+        # nova's options into it, as in devstack.
+        self._write_nova_conf()
+        files = self.devstack_files()
+        server = glance_env.GlanceServer(
+            self.path('glance'), keystone=self.keystone, venv=self.venv,
+            post_config=lambda path: devstack.run_phase(
+                files, 'stack', 'post-config'),
+            extra_conf={'database': {'connection': self.db.url('glance')},
+                        'DEFAULT': {'debug': 'false'}})
+        self.glance = self.component('glance', server)
+        self.keystone.endpoint('image', 'glance', server.url)
+        self.state['urls']['image'] = server.url
+
+    def _neutron(self):
+        port = common.free_port()
+        confdir = self.path('etc', 'neutron')
+        shutil.copy(os.path.join(self.venv, 'etc', 'neutron',
+                                 'api-paste.ini'), confdir)
+        conf = os.path.join(confdir, 'neutron.conf')
+        write_ini(conf, {
+            'DEFAULT': {
+                'core_plugin': 'ml2', 'service_plugins': '',
+                'auth_strategy': 'keystone',
+                'api_paste_config': os.path.join(confdir, 'api-paste.ini'),
+                'transport_url': self.mq.transport_url,
+                'notify_nova_on_port_status_changes': 'false',
+                'notify_nova_on_port_data_changes': 'false',
+                'api_workers': '1', 'rpc_workers': '0',
+            },
+            'database': {'connection': self.db.url('neutron')},
+            'keystone_authtoken': self._authtoken('neutron'),
+            'ml2': {'type_drivers': 'flat', 'tenant_network_types': '',
+                    'mechanism_drivers': '',
+                    'extension_drivers': 'port_security'},
+            'ml2_type_flat': {'flat_networks': '*'},
+            'oslo_concurrency': {'lock_path': self.path('locks')},
+        })
+        self.run(self.bin('neutron-db-manage'), '--config-file', conf,
+                 'upgrade', 'heads')
+        process = self.uwsgi('neutron-api', 'neutron.wsgi.api:application',
+                             port, {'OS_NEUTRON_CONFIG_DIR': confdir,
+                                    'OS_NEUTRON_CONFIG_FILES': 'neutron.conf'})
+        url = 'http://127.0.0.1:%d' % port
+        self.wait_http('neutron-api', url, process)
+        self.keystone.endpoint('network', 'neutron', url)
+        self.state['urls']['network'] = url
+        # neutron 29: GET /v2.0/ports answers 500 after each start until
+        # one GET /v2.0/networks has been served.
+        token, _ = self.keystone.token('admin', 'admin')
+        common.http_get(url + '/v2.0/networks', token)
+
+    def _write_nova_conf(self):
+        """nova's base configuration; post-config adds the plugin's part."""
+        self.state['urls']['compute'] = 'http://127.0.0.1:%d/v2.1' % (
+            common.free_port())
+        helper = '%s --config-file %s' % (self.bin('privsep-helper'),
+                                          self.nova_cpu_conf)
+        write_ini(self.nova_conf, {
+            'DEFAULT': {
+                'host': HOST, 'my_ip': '127.0.0.1', 'debug': 'true',
+                'transport_url': self.mq.transport_url,
+                'state_path': self.path('data', 'nova'),
+                'instances_path': self.path('instances'),
+                'compute_driver': 'libvirt.LibvirtDriver',
+                'vif_plugging_is_fatal': 'false',
+                'vif_plugging_timeout': '0',
+                # Guests without an OS never shut down on ACPI.
+                'shutdown_timeout': '3',
+                'osapi_compute_workers': '1', 'metadata_workers': '1',
+                'heal_instance_info_cache_interval': '-1',
+            },
+            'api': {'auth_strategy': 'keystone'},
+            'api_database': {'connection': self.db.url('nova_api')},
+            'database': {'connection': self.db.url('nova')},
+            'keystone_authtoken': self._authtoken('nova'),
+            'placement': self._client_auth(),
+            'neutron': self._client_auth(),
+            'glance': {'region_name': 'RegionOne'},
+            'service_user': dict(self._client_auth(),
+                                 send_service_user_token='true'),
+            'conductor': {'workers': '1'},
+            'scheduler': {'workers': '1',
+                          'discover_hosts_in_cells_interval': '-1'},
+            'libvirt': {'virt_type': libvirt_env.virt_type(),
+                        'cpu_mode': 'none'},
+            'vnc': {'enabled': 'false'},
+            'wsgi': {'api_paste_config': self.path(
+                'etc', 'nova', 'api-paste.ini')},
+            'oslo_concurrency': {'lock_path': self.path('locks')},
+            'oslo_messaging_notifications': {'driver': 'noop'},
+            # Running as root: privsep's helper needs no sudo (and sudo's
+            # secure_path would not find the venv's privsep-helper).
+            'nova_sys_admin': {'helper_command': helper},
+            'privsep_osbrick': {'helper_command': helper},
+            'vif_plug_ovs_privileged': {'helper_command': helper},
+        })
+
+    def _nova_control(self):
+        shutil.copy(os.path.join(self.venv, 'etc', 'nova', 'api-paste.ini'),
+                    self.path('etc', 'nova'))
+        manage = [self.bin('nova-manage'), '--config-file', self.nova_conf]
+        self.run(*manage, 'api_db', 'sync')
+        self.run(*manage, 'cell_v2', 'map_cell0', '--database_connection',
+                 self.db.url('nova_cell0'))
+        self.run(*manage, 'cell_v2', 'create_cell', '--name', 'cell1')
+        self.run(*manage, 'db', 'sync')
+        url = self.state['urls']['compute']
+        port = int(url.split(':')[2].split('/')[0])
+        # nova reads api-paste.ini and nova.conf from this directory.
+        api = self.uwsgi('nova-api', 'nova.wsgi.osapi_compute:application',
+                         port, {'OS_NOVA_CONFIG_DIR': self.path('etc',
+                                                                'nova')})
+        for name in ('nova-conductor', 'nova-scheduler'):
+            self.spawn(name, [self.bin(name), '--config-file',
+                              self.nova_conf])
+        self.wait_http('nova-api', url, api)
+        self.keystone.endpoint('compute', 'nova', url)
+
+    def _nova_compute(self):
+        daemon = libvirt_env.Libvirtd(self.path('libvirt'))
+        self.libvirtd = self.component('libvirtd', daemon)
+        self.state['libvirt_uri'] = daemon.uri
+        self.save_state()
+        process = self.start_compute()
+        self.discover_compute_host(process)
+
+    def start_compute(self):
+        """nova-compute on a nova-cpu.conf copied from nova.conf, as
+        devstack's start_nova_compute does; only nova-compute gets the
+        private libvirtd's URI."""
+        parser = configparser.RawConfigParser(strict=False)
+        parser.optionxform = str
+        parser.read(self.nova_conf)
+        if not parser.has_section('libvirt'):
+            parser.add_section('libvirt')
+        parser.set('libvirt', 'connection_uri', self.state['libvirt_uri'])
+        # nova-compute must not reach the databases (devstack removes them
+        # from nova-cpu.conf too).
+        for section in ('database', 'api_database'):
+            parser.remove_section(section)
+        with open(self.nova_cpu_conf, 'w') as handle:
+            parser.write(handle)
+        return self.spawn('nova-compute', [self.bin('nova-compute'),
+                                           '--config-file',
+                                           self.nova_cpu_conf])
+
+    def restart_compute(self):
+        """nova-compute again, on a nova-cpu.conf copied from nova.conf."""
+        for entry in [p for p in self.state['processes']
+                      if p['name'] == 'nova-compute']:
+            stop_pids([entry['pid']])
+        self.forget('nova-compute')
+        process = self.start_compute()
+        self.wait_compute_up(process)
+
+    def _compute_service_up(self):
+        out = subprocess.run(
+            [self.bin('openstack'), 'compute', 'service', 'list',
+             '--service', 'nova-compute', '-f', 'json'],
+            capture_output=True, text=True, env=self.openrc_env(),
+            timeout=60)
+        if out.returncode:
+            return False
+        return any(s['Host'] == HOST and s['State'] == 'up'
+                   for s in json.loads(out.stdout))
+
+    def wait_compute_up(self, process, timeout=120):
+        deadline = time.monotonic() + timeout
+        logfile = self.path('logs', 'nova-compute.log')
+        while time.monotonic() < deadline:
+            self._check_compute_alive(process)
+            if self._compute_service_up():
+                return
+            time.sleep(2)
+        raise RuntimeError('nova-compute not up in %d s: %s' % (
+            timeout, common.tail(logfile)))
+
+    def _check_compute_alive(self, process):
+        """nova-compute keeps running after a failed init_host: its log
+        says so with an ERROR from the top-level ``nova`` logger."""
+        logfile = self.path('logs', 'nova-compute.log')
+        with open(logfile, errors='replace') as handle:
+            failed = any(FATAL_LOG_LINE.match(line) for line in handle)
+        if process.poll() is not None or failed:
+            raise RuntimeError('nova-compute failed to start: %s' %
+                               common.tail(logfile))
+
+    def discover_compute_host(self, process, timeout=120):
+        """Map the compute host into cell1 once it has registered."""
+        manage = [self.bin('nova-manage'), '--config-file', self.nova_conf]
+        deadline = time.monotonic() + timeout
+        logfile = self.path('logs', 'nova-compute.log')
+        while time.monotonic() < deadline:
+            self._check_compute_alive(process)
+            self.run(*manage, 'cell_v2', 'discover_hosts')
+            if HOST in self.run(*manage, 'cell_v2', 'list_hosts'):
+                return
+            time.sleep(2)
+        raise RuntimeError('nova-compute did not register in %d s: %s' % (
+            timeout, common.tail(logfile)))
+
+    def openrc_env(self, user='admin'):
+        env = dict(os.environ)
+        env.update({
+            'OS_AUTH_URL': self.state['urls']['identity'],
+            'OS_USERNAME': 'admin', 'OS_PROJECT_NAME': 'admin',
+            'OS_PASSWORD': self.state['admin_password'],
+            'OS_USER_DOMAIN_ID': 'default', 'OS_PROJECT_DOMAIN_ID': 'default',
+            'OS_IDENTITY_API_VERSION': '3', 'OS_REGION_NAME': 'RegionOne',
+        })
+        return env
+
+    def openstack(self, *args):
+        done = subprocess.run([self.bin('openstack')] + list(args),
+                              capture_output=True, text=True,
+                              env=self.openrc_env(), timeout=120)
+        if done.returncode:
+            raise RuntimeError('openstack %s: %s' % (' '.join(args),
+                                                     done.stderr))
+        return done.stdout
+
+    def _images_and_flavors(self):
+        """Two OS-less 64 MiB qcow2 images in the plugin's boot store.
+
+        The boot store is deliberately not Glance's default: the upload
+        carries ``x-image-meta-store``.
+        """
+        store = self.plugin['NGM_BOOT_IMAGE_STORE']
+        token, _ = self.keystone.token('admin', 'admin')
+        disk = self.path('data', 'tiny.qcow2')
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', disk,
+                        '64M'], check=True)
+        with open(disk, 'rb') as handle:
+            data = handle.read()
+        images = []
+        for name in ('ngm-tiny', 'ngm-tiny-alt'):
+            image = self.glance.create_image(
+                name, data, store=store, token=token, disk_format='qcow2',
+                visibility='public')
+            if image.get('stores') != store:
+                raise RuntimeError('image %s landed in %s, not %s' % (
+                    image['id'], image.get('stores'), store))
+            images.append(image['id'])
+        self.state['images'] = images
+        self.state['boot_image_store'] = store
+        for flavor_id, name, ram in FLAVORS:
+            self.openstack('flavor', 'create', '--id', flavor_id, '--ram',
+                           str(ram), '--disk', '1', '--vcpus', '1', name)
+
+    def _tempest_workspace(self):
+        env = self.openrc_env()
+        with open(self.path('openrc'), 'w') as handle:
+            handle.write('# admin credentials of the local cloud\n')
+            for key in sorted(k for k in env if k.startswith('OS_')):
+                handle.write('export %s=%s\n' % (key, env[key]))
+            handle.write('export PATH=%s:$PATH\n' % self.bin(''))
+        self.run(self.bin('tempest'), 'init', '--workspace-path',
+                 self.path('tempest-workspaces.yaml'), self.tempest_dir)
+        self.write_tempest_conf()
+        devstack.run_phase(self.devstack_files(), 'stack', 'test-config')
+
+    def write_tempest_conf(self):
+        """The upstream part of tempest.conf; our plugin's part comes from
+        the devstack plugin's test-config phase."""
+        urls = self.state['urls']
+        images = self.state['images']
+        write_ini(self.tempest_conf, {
+            'DEFAULT': {'log_file': self.path('logs', 'tempest.log')},
+            'oslo_concurrency': {'lock_path': self.path('locks')},
+            'auth': {'use_dynamic_credentials': 'true',
+                     'create_isolated_networks': 'false',
+                     'admin_username': 'admin',
+                     'admin_password': self.state['admin_password'],
+                     'admin_project_name': 'admin',
+                     'admin_domain_name': 'Default'},
+            'identity': {'uri_v3': urls['identity'], 'auth_version': 'v3',
+                         'region': 'RegionOne'},
+            'identity-feature-enabled': {'api_v2': 'false'},
+            'compute': {'image_ref': images[0], 'image_ref_alt': images[1],
+                        'flavor_ref': FLAVORS[0][0],
+                        'flavor_ref_alt': FLAVORS[1][0],
+                        'min_microversion': '2.1',
+                        'max_microversion': 'latest',
+                        'min_compute_nodes': '1',
+                        'build_timeout': '180'},
+            'compute-feature-enabled': {
+                'snapshot': 'true', 'resize': 'false',
+                'cold_migration': 'false', 'live_migration': 'false',
+                'vnc_console': 'false', 'spice_console': 'false',
+                'serial_console': 'false', 'console_output': 'false',
+                'change_password': 'false', 'interface_attach': 'false',
+                'personality': 'false', 'attach_encrypted_volume': 'false'},
+            'image': {'build_timeout': '180'},
+            'network': {'project_networks_reachable': 'false'},
+            'service_available': {'cinder': 'false', 'swift': 'false',
+                                  'neutron': 'true', 'glance': 'true',
+                                  'nova': 'true'},
+            'validation': {'run_validation': 'false'},
+        })
+
+    # -- down and status --------------------------------------------------
+
+    def down(self):
+        """Stop every recorded process (guests first); keep the files."""
+        start = time.monotonic()
+        if self.state is None and not self.load_state():
+            common.log('cloud: nothing recorded in %s' % self.state_file)
+            return 0
+        uri = self.state.get('libvirt_uri')
+        names = {p['name'] for p in self.running()}
+        if uri and 'libvirtd' in names:
+            destroy_guests(uri, self.path('instances'))
+        stop_pids([p['pid'] for p in self.state['processes']])
+        left = self.running()
+        if left:
+            raise RuntimeError('still running after down: %s' % left)
+        self.state['down_seconds'] = round(time.monotonic() - start, 1)
+        self.save_state()
+        common.log('cloud: down in %.1f s' % self.state['down_seconds'])
+        return 0
+
+    def status(self, out=sys.stdout):
+        if not self.load_state():
+            out.write('no cloud recorded in %s\n' % self.workdir)
+            return 1
+        alive = {p['pid'] for p in self.running()}
+        for entry in self.state['processes']:
+            out.write('%-16s %7d  %s\n' % (
+                entry['name'], entry['pid'],
+                'running' if entry['pid'] in alive else 'stopped'))
+        for name, url in sorted(self.state['urls'].items()):
+            out.write('%-16s %s\n' % (name, url))
+        return 0 if len(alive) == len(self.state['processes']) else 1
+
+
+def _in_cloud_venv(argv):
+    """Re-run under the cloud venv's Python when libvirt-python is missing.
+
+    localenv.libvirt talks to libvirtd through libvirt-python, which the
+    cloud venv has; ``python -m localenv.cloud`` then works from any
+    Python 3.
+    """
+    try:
+        import libvirt  # noqa: F401
+        return
+    except ImportError:
+        pass
+    python = os.path.join(ensure_cloud_venv(), 'bin', 'python')
+    os.chdir(common.REPO)
+    os.execv(python, [python, '-m', 'localenv.cloud'] + list(argv))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(
+        prog='python -m localenv.cloud',
+        description='An all-in-one OpenStack cloud on 127.0.0.1.')
+    parser.add_argument('command', choices=['up', 'down', 'status'])
+    parser.add_argument('--workdir', default=WORKDIR)
+    args = parser.parse_args(argv)
+    cloud = Cloud(args.workdir)
+    if args.command == 'up':
+        _in_cloud_venv(argv)
+        cloud.up()
+        return 0
+    if args.command == 'down':
+        return cloud.down()
+    return cloud.status()
+
+
+if __name__ == '__main__':
+    sys.exit(main())

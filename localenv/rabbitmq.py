@@ -1,0 +1,128 @@
+"""A private RabbitMQ (Debian's rabbitmq-server) on loopback ports.
+
+Own node name, Mnesia directory, Erlang cookie (HOME), AMQP, distribution
+and epmd ports, so it never meets a system RabbitMQ. epmd is started by us
+in the foreground: left to the broker it would daemonize out of reach of
+``down``.
+"""
+
+import os
+import socket
+import subprocess
+import textwrap
+import time
+
+from localenv import common
+
+SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server'
+EPMD = '/usr/bin/epmd'
+DEBIAN_PACKAGES = ('rabbitmq-server',)
+USER = 'openstack'
+PASSWORD = 'localenv-mq'
+
+
+def missing_reason():
+    for binary in (SERVER, EPMD):
+        if not os.path.exists(binary):
+            return ('%s is missing: install Debian packages %s '
+                    '(tools/install-deps.sh does)' % (
+                        binary, ' '.join(DEBIAN_PACKAGES)))
+    return None
+
+
+def _port_open(port):
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(('127.0.0.1', port)) == 0
+
+
+class RabbitMQ:
+    def __init__(self, workdir, port=None):
+        self.workdir = workdir
+        self.port = port or common.free_port()
+        self.dist_port = common.free_port()
+        self.epmd_port = common.free_port()
+        self.node = 'ngm%d@localhost' % self.port
+        self.logfile = os.path.join(workdir, 'log', '%s.log' % self.node)
+        self.process = None
+        self.epmd = None
+
+    @property
+    def transport_url(self):
+        return 'rabbit://%s:%s@127.0.0.1:%d/' % (USER, PASSWORD, self.port)
+
+    def _env(self):
+        env = dict(os.environ)
+        env.update({
+            'HOME': self.workdir,  # the Erlang cookie lives here
+            'RABBITMQ_NODENAME': self.node,
+            'RABBITMQ_NODE_IP_ADDRESS': '127.0.0.1',
+            'RABBITMQ_NODE_PORT': str(self.port),
+            'RABBITMQ_DIST_PORT': str(self.dist_port),
+            'ERL_EPMD_ADDRESS': '127.0.0.1',
+            'ERL_EPMD_PORT': str(self.epmd_port),
+            'RABBITMQ_MNESIA_BASE': os.path.join(self.workdir, 'mnesia'),
+            'RABBITMQ_LOG_BASE': os.path.join(self.workdir, 'log'),
+            'RABBITMQ_CONFIG_FILE': os.path.join(self.workdir,
+                                                 'rabbitmq.conf'),
+            'RABBITMQ_ADVANCED_CONFIG_FILE': os.path.join(
+                self.workdir, 'advanced.config'),
+            'RABBITMQ_ENABLED_PLUGINS_FILE': os.path.join(
+                self.workdir, 'enabled_plugins'),
+            'RABBITMQ_CONF_ENV_FILE': os.path.join(self.workdir,
+                                                   'rabbitmq-env.conf'),
+            'RABBITMQ_PID_FILE': os.path.join(self.workdir, 'rabbit.pid'),
+        })
+        return env
+
+    def _write_config(self):
+        os.makedirs(os.path.join(self.workdir, 'log'), exist_ok=True)
+        files = {
+            'rabbitmq.conf': textwrap.dedent('''\
+                listeners.tcp.default = 127.0.0.1:%d
+                default_user = %s
+                default_pass = %s
+                loopback_users = none
+                ''') % (self.port, USER, PASSWORD),
+            'advanced.config': '[].\n',
+            'enabled_plugins': '[].\n',
+            'rabbitmq-env.conf': '',
+        }
+        for name, text in files.items():
+            with open(os.path.join(self.workdir, name), 'w') as handle:
+                handle.write(text)
+
+    def start(self, timeout=90):
+        reason = missing_reason()
+        if reason:
+            raise RuntimeError(reason)
+        self._write_config()
+        with open(os.path.join(self.workdir, 'epmd.log'), 'ab') as out:
+            self.epmd = subprocess.Popen(
+                [EPMD, '-address', '127.0.0.1', '-port',
+                 str(self.epmd_port)], stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        out_log = os.path.join(self.workdir, 'rabbitmq.out')
+        with open(out_log, 'ab') as out:
+            self.process = subprocess.Popen(
+                [SERVER], env=self._env(), stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=self.workdir)
+        deadline = time.monotonic() + timeout
+        while not _port_open(self.port):
+            if self.process.poll() is not None or (
+                    time.monotonic() > deadline):
+                raise RuntimeError('RabbitMQ did not start: %s%s' % (
+                    common.tail(out_log), common.tail(self.logfile)))
+            time.sleep(0.5)
+        return self
+
+    @property
+    def pids(self):
+        """Broker first, then epmd: the order to stop them in."""
+        return [p.pid for p in (self.process, self.epmd) if p is not None]
+
+    def stop(self):
+        common.stop_process(self.process, grace=30)
+        common.stop_process(self.epmd)
+        self.process = self.epmd = None
