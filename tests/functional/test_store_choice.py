@@ -172,8 +172,10 @@ def test_user_controlled_properties_cannot_steer_the_store(glance, boot):
 
 def test_base_image_private_to_another_project_goes_to_default(
         glance, compute, boot, monkeypatch):
-    """The user cannot see the base image: Glance's default store, and the
-    other project's image is not revealed or touched."""
+    """A base image the user cannot see: Glance's default store.
+
+    The other project's image is neither revealed nor touched.
+    """
     other = {'X-Project-Id': 'b1' * 16, 'X-Roles': 'member,reader'}
     status, base = glance.request('POST', '/v2/images', dict(
         name='private-base', disk_format='raw', container_format='bare',
