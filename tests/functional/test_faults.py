@@ -115,3 +115,68 @@ def test_glance_killed_during_upload_leaves_no_orphan_once_back(
     env.assert_landed(glance, guest.snapshot('snapshot'), 'cheap')
     assert glance.image(orphan) is None
     assert uploads.pending_discards() == []
+
+
+def test_glance_refusing_connections_is_retried_until_it_is_back(
+        glance, compute, boot):
+    """glance-api refusing connections when the data goes up.
+
+    It is back a few seconds later: nova's retries (``[glance]
+    num_retries``) carry the upload from the first byte into the right
+    store.
+    """
+    import threading
+    base = env.base_image(glance, ['cheap'])
+    guest = boot(base['id'])
+    restarted = []
+
+    def glance_down_for_a_while(state):
+        if state == 'image_uploading' and not restarted:
+            glance.kill()
+            timer = threading.Timer(2, glance.start)
+            restarted.append(timer)
+            timer.start()
+
+    compute.set('glance', 'num_retries', 30)
+    try:
+        image_id = guest.snapshot('snapshot',
+                                  on_task_state=glance_down_for_a_while)
+    finally:
+        compute.set('glance', 'num_retries', 0)
+        for timer in restarted:
+            timer.join()
+    assert restarted, 'the fault was never injected'
+    env.assert_landed(glance, image_id, 'cheap', guest)
+    assert guest.state == 'running'
+
+
+def test_orphan_of_a_glance_outage_is_deleted_after_a_compute_restart(
+        glance, compute, boot):
+    """The pending deletion is on disk.
+
+    A nova-compute restarted while Glance was down deletes the orphan at
+    start-up, with its service credentials (the requester's context is
+    gone).
+    """
+    base = env.base_image(glance, ['cheap'])
+    guest = boot(base['id'])
+    killed = []
+
+    def kill_glance(state):
+        if state == 'image_uploading' and not killed:
+            killed.append(state)
+            glance.kill()
+
+    try:
+        with pytest.raises(nova_exception.GlanceConnectionFailed):
+            guest.snapshot('snapshot', on_task_state=kill_glance)
+        orphan = guest.last_image_id
+        assert compute.driver._store_aware_uploads.pending_discards() == [
+            orphan]
+    finally:
+        glance.start()
+    assert glance.image(orphan)['status'] == 'queued'
+    compute.start()  # a new nova-compute process: init_host
+    assert glance.image(orphan) is None
+    assert compute.driver._store_aware_uploads.pending_discards() == []
+    assert guest.state == 'running'
