@@ -147,7 +147,6 @@ class Cloud:
         self.state = None
         self.venv = None
         self.keystone = None
-        self._components = []
 
     # -- paths -----------------------------------------------------------
 
@@ -252,17 +251,20 @@ class Cloud:
         return done.stdout
 
     def component(self, name, obj, pids=None):
-        """Start a localenv component; stop it if its start fails."""
-        self._components.append(obj)
+        """Start a localenv component and record its processes.
+
+        ``pids(obj)`` gives ``(name, pid)`` pairs when it runs more than
+        one. A component whose start fails is stopped by itself: it may
+        have started a process it did not get to report.
+        """
         try:
             obj.start()
         except Exception:
             obj.stop()
             raise
-        for index, pid in enumerate(pids(obj) if pids else
-                                    [obj.process.pid]):
-            self.record(name if not index else '%s-%d' % (name, index), pid,
-                        getattr(obj, 'logfile', ''))
+        for child, pid in (pids(obj) if pids else
+                           [(name, obj.process.pid)]):
+            self.record(child, pid, getattr(obj, 'logfile', ''))
         return obj
 
     # -- up ------------------------------------------------------------------
@@ -326,7 +328,8 @@ class Cloud:
             self.path('mariadb')))
         self.db.create_databases(*DATABASES)
         self.mq = self.component('rabbitmq', rabbitmq_env.RabbitMQ(
-            self.path('rabbitmq')), pids=lambda mq: mq.pids)
+            self.path('rabbitmq')), pids=lambda mq: zip(
+                ('rabbitmq', 'epmd'), mq.pids))
 
     def _keystone(self):
         ks = keystone_env.KeystoneServer(self.path('keystone'),
@@ -498,9 +501,11 @@ class Cloud:
         self.discover_compute_host(process)
 
     def start_compute(self):
-        """nova-compute on a nova-cpu.conf copied from nova.conf, as
-        devstack's start_nova_compute does; only nova-compute gets the
-        private libvirtd's URI."""
+        """nova-compute on a nova-cpu.conf copied from nova.conf.
+
+        As devstack's start_nova_compute does; only nova-compute gets the
+        private libvirtd's URI.
+        """
         parser = configparser.RawConfigParser(strict=False)
         parser.optionxform = str
         parser.read(self.nova_conf)
@@ -549,8 +554,11 @@ class Cloud:
             timeout, common.tail(logfile)))
 
     def _check_compute_alive(self, process):
-        """nova-compute keeps running after a failed init_host: its log
-        says so with an ERROR from the top-level ``nova`` logger."""
+        """Raise when nova-compute died or failed to start.
+
+        nova-compute keeps running after a failed init_host: its log says
+        so with an ERROR from the top-level ``nova`` logger.
+        """
         logfile = self.path('logs', 'nova-compute.log')
         with open(logfile, errors='replace') as handle:
             failed = any(FATAL_LOG_LINE.match(line) for line in handle)
@@ -633,8 +641,11 @@ class Cloud:
         devstack.run_phase(self.devstack_files(), 'stack', 'test-config')
 
     def write_tempest_conf(self):
-        """The upstream part of tempest.conf; our plugin's part comes from
-        the devstack plugin's test-config phase."""
+        """The upstream part of tempest.conf.
+
+        Our plugin's part comes from the devstack plugin's test-config
+        phase.
+        """
         urls = self.state['urls']
         images = self.state['images']
         write_ini(self.tempest_conf, {

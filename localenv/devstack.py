@@ -69,8 +69,10 @@ def _bash(files, script):
 
 
 def run_phase(files, *phase):
-    """``plugin.sh <phase...>``, e.g. ``run_phase(files, 'stack',
-    'post-config')``; returns what it printed."""
+    """Source ``plugin.sh <phase...>``; return what it printed.
+
+    E.g. ``run_phase(files, 'stack', 'post-config')``.
+    """
     out = _bash(files, 'source "%s" %s\n' % (PLUGIN, ' '.join(phase)))
     for line in out.splitlines():
         common.log('devstack plugin: %s' % line)

@@ -104,19 +104,19 @@ function _ini_awk {
 # The awk helpers shared by iniset, iniget and inicomment: section
 # tracking and "is this line option $o".
 _INI_AWK_COMMON='
-function is_header(line) { return line ~ /^\[[^]]*\][ \t]*$/ }
-function header_is(line, name) {
-    sub(/[ \t]+$/, "", line)
-    return line == "[" name "]"
-}
-function key_of(line,    eq, key) {
-    if (line ~ /^[ \t]*[#;]/) return ""
-    eq = index(line, "=")
-    if (eq == 0) return ""
-    key = substr(line, 1, eq - 1)
-    gsub(/^[ \t]+|[ \t]+$/, "", key)
-    return key
-}
+    function is_header(line) { return line ~ /^\[[^]]*\][ \t]*$/ }
+    function header_is(line, name) {
+        sub(/[ \t]+$/, "", line)
+        return line == "[" name "]"
+    }
+    function key_of(line,    eq, key) {
+        if (line ~ /^[ \t]*[#;]/) return ""
+        eq = index(line, "=")
+        if (eq == 0) return ""
+        key = substr(line, 1, eq - 1)
+        gsub(/^[ \t]+|[ \t]+$/, "", key)
+        return key
+    }
 '
 
 # iniset FILE SECTION OPTION VALUE: set one option, adding the section
@@ -131,7 +131,7 @@ function iniset {
                 v = ENVIRON["INI_V"]; inside = 0; done = 0; seen = 0
                 blanks = "" }
         # Blank lines ending a section are held so that a new option goes
-        # right after the section'"'"'s last option.
+        # right after the last option of the section.
         inside && /^[ \t]*$/ { blanks = blanks $0 "\n"; next }
         is_header($0) {
             if (inside && !done) { print o " = " v; done = 1 }
@@ -148,8 +148,10 @@ function iniset {
         { printf "%s", blanks; blanks = ""; print }
         END {
             if (!done) {
-                if (!seen) { printf "%s", blanks; blanks = ""
-                             print ""; print "[" s "]" }
+                if (!seen) {
+                    printf "%s", blanks; blanks = ""
+                    print ""; print "[" s "]"
+                }
                 print o " = " v
             }
             printf "%s", blanks

@@ -1,0 +1,158 @@
+"""The devstack plugin, run as devstack runs it, against a real Glance.
+
+``devstack/plugin.sh`` runs under ``localenv/devstack_shim.sh`` (the same
+path the all-in-one cloud takes): its post-config phase writes
+glance-api.conf and nova.conf, a real Glance 33 starts from that
+glance-api.conf, and our ``check`` CLI passes on that nova.conf. No
+hypervisor is needed.
+"""
+
+import os
+import subprocess
+import sys
+
+from oslo_config import cfg
+import pytest
+
+from localenv import devstack
+from localenv import glance as glance_env
+
+CLI = [sys.executable, '-m', 'nova_glance_multistore.cli']
+
+
+class PluginDeployment:
+    """A glance-api.conf and nova.conf written by the plugin, and Glance."""
+
+    def __init__(self, tmp_path, **overrides):
+        self.files = devstack.DevstackFiles(
+            data_dir=str(tmp_path / 'data'),
+            nova_conf=str(tmp_path / 'nova.conf'),
+            tempest_config=str(tmp_path / 'tempest.conf'),
+            overrides=dict({'NGM_NOVA_PYTHON': sys.executable}, **overrides))
+        self.glance = glance_env.GlanceServer(
+            str(tmp_path / 'glance'), post_config=self.post_config)
+        self.files.glance_api_conf = self.glance.conf_path
+        # What devstack's lib/nova would have written before the plugin.
+        with open(self.files.nova_conf, 'w') as handle:
+            handle.write('[glance]\nendpoint_override = %s\n'
+                         'num_retries = 0\n' % self.glance.url)
+
+    def post_config(self, conf_path=None):
+        devstack.run_phase(self.files, 'stack', 'post-config')
+
+    def settings(self):
+        return devstack.settings(self.files)
+
+    def check(self):
+        done = subprocess.run(
+            CLI + ['--config-file', self.files.nova_conf, 'check'],
+            capture_output=True, text=True, timeout=120,
+            cwd=os.path.dirname(__file__))
+        return done.returncode, done.stdout + done.stderr
+
+
+def oslo_sections(path):
+    """The file as oslo.config parses it: {section: {option: [values]}}."""
+    sections = {}
+    cfg.ConfigParser(path, sections).parse()
+    return sections
+
+
+@pytest.fixture
+def deployment(tmp_path):
+    made = []
+
+    def _make(**overrides):
+        plugin = PluginDeployment(tmp_path, **overrides)
+        made.append(plugin)
+        plugin.glance.start()
+        return plugin
+
+    yield _make
+    for plugin in made:
+        plugin.glance.stop()
+
+
+def test_post_config_starts_glance_and_passes_check(deployment):
+    plugin = deployment()
+    settings = plugin.settings()
+    code, out = plugin.check()
+    assert code == 0, out
+    assert ('Glance multi-store is on: fast (default), cheap, archive, '
+            'web (read-only)') in out
+    # Every file store has its own datadir, as configured (devstack's own
+    # multi-store code never sets them), and Glance uses it.
+    status, detail = plugin.glance.request('GET', '/v2/info/stores/detail')
+    assert status == 200, detail
+    data_dirs = {s['id']: s['properties'].get('data_dir')
+                 for s in detail['stores'] if s['type'] == 'file'}
+    assert data_dirs == {
+        store: os.path.join(settings['NGM_GLANCE_DATA_DIR'], store)
+        for store in ('fast', 'cheap', 'archive')}
+    glance_conf = oslo_sections(plugin.files.glance_api_conf)
+    assert glance_conf['os_glance_staging_store'][
+        'filesystem_store_datadir'] == [os.path.join(
+            settings['NGM_GLANCE_DATA_DIR'], 'os_glance_staging')]
+    nova_conf = oslo_sections(plugin.files.nova_conf)
+    assert nova_conf['DEFAULT']['compute_driver'] == [
+        'glance_multistore.LibvirtDriver']
+    assert 'store' not in nova_conf['glance']
+
+
+def test_boot_images_go_to_the_plugins_boot_store(deployment):
+    """The plugin's boot store takes uploads and is not the default."""
+    plugin = deployment()
+    store = plugin.settings()['NGM_BOOT_IMAGE_STORE']
+    image = plugin.glance.create_image('boot', b'x' * 1024, store=store)
+    assert image['stores'] == store
+    assert store != plugin.settings()['NGM_GLANCE_DEFAULT_STORE']
+
+
+def test_dedicated_store_set_and_undone(deployment):
+    plugin = deployment(NGM_SNAPSHOT_STORE='archive')
+    assert oslo_sections(plugin.files.nova_conf)['glance']['store'] == [
+        'archive']
+    code, out = plugin.check()
+    assert code == 0, out
+    assert "store 'archive' is a writable" in out
+    # post-config again without it (as tox -e tempest-aio's second phase
+    # does the other way round) removes the option.
+    del plugin.files.overrides['NGM_SNAPSHOT_STORE']
+    plugin.post_config()
+    assert 'store' not in oslo_sections(plugin.files.nova_conf)['glance']
+    code, out = plugin.check()
+    assert code == 0, out
+
+
+def test_unusable_dedicated_store_fails_check(deployment):
+    plugin = deployment(NGM_SNAPSHOT_STORE='web')
+    code, out = plugin.check()
+    assert code == 1
+    assert 'read-only' in out
+
+
+def test_test_config_writes_the_tempest_plugin_options(deployment):
+    plugin = deployment(NGM_SNAPSHOT_STORE='archive')
+    devstack.run_phase(plugin.files, 'stack', 'test-config')
+    tempest = oslo_sections(plugin.files.tempest_config)
+    assert tempest['service_available']['nova_glance_multistore'] == [
+        'True']
+    assert tempest['nova_glance_multistore'] == {
+        'boot_image_store': ['cheap'], 'dedicated_store': ['archive'],
+        'ceph_native': ['False'],
+        'expected_stores': ['fast,cheap,archive,web']}
+
+
+def test_default_store_as_boot_store_is_refused(tmp_path):
+    plugin = PluginDeployment(tmp_path, NGM_BOOT_IMAGE_STORE='fast')
+    with pytest.raises(RuntimeError, match='other than the default'):
+        plugin.post_config()
+
+
+def test_clean_removes_the_data_it_created(deployment):
+    plugin = deployment()
+    data_dir = plugin.settings()['NGM_GLANCE_DATA_DIR']
+    plugin.glance.stop()
+    assert os.path.isdir(os.path.join(data_dir, 'cheap'))
+    devstack.run_phase(plugin.files, 'clean')
+    assert not os.path.exists(data_dir)
