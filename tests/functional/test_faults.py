@@ -118,7 +118,7 @@ def test_glance_killed_during_upload_leaves_no_orphan_once_back(
 
 
 def test_glance_refusing_connections_is_retried_until_it_is_back(
-        glance, compute, boot):
+        glance, compute, boot, workdir):
     """glance-api refusing connections when the data goes up.
 
     It is back a few seconds later: nova's retries (``[glance]
@@ -146,7 +146,7 @@ def test_glance_refusing_connections_is_retried_until_it_is_back(
         for timer in restarted:
             timer.join()
     assert restarted, 'the fault was never injected'
-    env.assert_landed(glance, image_id, 'cheap', guest)
+    env.assert_landed(glance, image_id, 'cheap', guest, workdir)
     assert guest.state == 'running'
 
 
