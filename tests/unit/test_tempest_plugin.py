@@ -1,6 +1,7 @@
 """The tempest plugin's pure helpers (no tempest needed) and its wiring."""
 
 import configparser
+import io
 import os
 
 import pytest
@@ -123,3 +124,29 @@ def test_plugin_options():
         'expected_stores']
     assert [o.name for o in lists['service_available']] == [
         'nova_glance_multistore']
+
+
+def test_service_client_requests():
+    pytest.importorskip('tempest')
+    from unittest import mock
+
+    from nova_glance_multistore.tempest_plugin import services
+
+    client = services.ImageStoresClient(mock.Mock(), 'image', 'RegionOne')
+    ok = mock.Mock(status=204)
+    with mock.patch.object(client, 'request', return_value=(ok, b'')) as req:
+        client.store_image_file('IMG', io.BytesIO(b'x' * 70000), 'cheap')
+    method, url = req.call_args[0]
+    assert (method, url) == ('PUT', 'images/IMG/file')
+    kwargs = req.call_args[1]
+    assert kwargs['headers']['x-image-meta-store'] == 'cheap'
+    assert kwargs['chunked'] is True
+    assert b''.join(kwargs['body']) == b'x' * 70000
+
+    body = b'{"stores": [{"id": "fast", "default": "true"}]}'
+    with mock.patch.object(client, 'get',
+                           return_value=(mock.Mock(status=200), body)) as get:
+        assert client.info_stores()['stores'][0]['id'] == 'fast'
+        client.info_stores_detail()
+    assert [c[0][0] for c in get.call_args_list] == [
+        'info/stores', 'info/stores/detail']
