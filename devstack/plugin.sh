@@ -78,7 +78,9 @@ function _ngm_nova_virt_dir {
 function _ngm_link_driver_shim {
     local virt
     virt=$(_ngm_nova_virt_dir) || die $LINENO "nova is not importable"
-    ln -sfn "$NGM_DIR/nova/virt/glance_multistore" "$virt/glance_multistore"
+    # Whatever an earlier regular install left there is our own shim.
+    rm -rf "$virt/glance_multistore"
+    ln -s "$NGM_DIR/nova/virt/glance_multistore" "$virt/glance_multistore"
 }
 
 function _ngm_unlink_driver_shim {

@@ -55,6 +55,7 @@ class KeystoneServer:
         self.logfile = os.path.join(workdir, 'keystone.log')
         self.process = None
         self.passwords = {}
+        self._admin_token = None
 
     @property
     def url(self):
@@ -127,7 +128,11 @@ class KeystoneServer:
             return resp.headers['X-Subject-Token'], json.loads(resp.read())
 
     def _admin(self, method, path, body=None):
-        token, _ = self.token('admin', 'admin')
+        # One admin token for the server's life: issuing a fernet token
+        # costs about 0.3 s, and setting up a cloud makes dozens of calls.
+        if self._admin_token is None:
+            self._admin_token, _ = self.token('admin', 'admin')
+        token = self._admin_token
         req = urllib.request.Request(
             self.url + path, method=method,
             data=json.dumps(body).encode() if body is not None else None,

@@ -98,7 +98,7 @@ def main(argv=None):
         for name, seconds, code in times:
             print('%-55s %9.1f  %s' % (name, seconds,
                                        'FAILED' if code else 'ok'))
-        print('logs: %s' % cloud.path('logs'))
+        print('logs: %s' % cloud.path('logs'), flush=True)
     return 1 if failures else 0
 
 
