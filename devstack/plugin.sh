@@ -183,10 +183,13 @@ if is_service_enabled nova-glance-multistore; then
         install_nova_glance_multistore
     elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
         echo_summary "Configuring nova-glance-multistore"
-        if [[ "$(trueorfalse True NGM_CONFIGURE_GLANCE)" == "True" ]]; then
+        if is_service_enabled g-api && \
+            [[ "$(trueorfalse True NGM_CONFIGURE_GLANCE)" == "True" ]]; then
             configure_ngm_glance
         fi
-        configure_ngm_nova
+        if is_service_enabled nova; then
+            configure_ngm_nova
+        fi
     elif [[ "$1" == "stack" && "$2" == "test-config" ]]; then
         if is_service_enabled tempest; then
             echo_summary "Configuring tempest for nova-glance-multistore"

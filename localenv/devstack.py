@@ -31,7 +31,9 @@ class DevstackFiles:
     nova_conf: str = ''
     tempest_config: str = ''
     python: str = ''
-    services: tuple = ('glance', 'nova', 'tempest')
+    # devstack's service names for an all-in-one node.
+    services: tuple = ('key', 'g-api', 'placement-api', 'q-svc', 'n-api',
+                       'n-cond', 'n-sch', 'n-cpu', 'tempest')
     plugins: tuple = ('nova-glance-multistore',)
     overrides: dict = dataclasses.field(default_factory=dict)
 

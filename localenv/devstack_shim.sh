@@ -70,11 +70,23 @@ function disable_service {
     done
 }
 
-# True when any of the services is enabled.
+# True when any of the services is enabled; as in devstack, a project
+# name stands for any of its services ("glance" for g-api, ...).
 function is_service_enabled {
-    local service
+    local service prefix
     for service in "$@"; do
         if [[ ",$ENABLED_SERVICES," == *",$service,"* ]]; then
+            return 0
+        fi
+        case $service in
+            nova) prefix=n- ;;
+            glance) prefix=g- ;;
+            neutron) prefix=q- ;;
+            cinder) prefix=c- ;;
+            swift) prefix=s- ;;
+            *) continue ;;
+        esac
+        if [[ ",$ENABLED_SERVICES" == *",$prefix"* ]]; then
             return 0
         fi
     done

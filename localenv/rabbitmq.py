@@ -84,7 +84,9 @@ class RabbitMQ:
                 default_pass = %s
                 loopback_users = none
                 ''') % (self.port, USER, PASSWORD),
-            'advanced.config': '[].\n',
+            # Erlang distribution listens on all interfaces unless told.
+            'advanced.config': '[{kernel, [{inet_dist_use_interface, '
+                               '{127,0,0,1}}]}].\n',
             'enabled_plugins': '[].\n',
             'rabbitmq-env.conf': '',
         }

@@ -13,6 +13,7 @@
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -55,6 +56,10 @@ def use_dedicated_store(cloud, store):
     cloud.restart_compute()
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt('signal %d' % signum)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m localenv.tempest_aio')
     parser.add_argument('--concurrency', type=int, default=2)
@@ -64,6 +69,9 @@ def main(argv=None):
     parser.add_argument('--workdir', default=cloud_env.WORKDIR)
     args = parser.parse_args(argv)
 
+    # tox (or CI) stops a run with SIGTERM: turn it into an exception so
+    # that the teardown below still runs.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     cloud = cloud_env.Cloud(args.workdir)
     times = []
     failures = []
