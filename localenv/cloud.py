@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 
+from localenv import ceph as ceph_env
 from localenv import common
 from localenv import devstack
 from localenv import glance as glance_env
@@ -141,9 +142,17 @@ def destroy_guests(uri, instances_path):
 class Cloud:
     """One all-in-one cloud in ``workdir``; ``state.json`` describes it."""
 
-    def __init__(self, workdir=WORKDIR, plugin_overrides=None):
+    def __init__(self, workdir=WORKDIR, plugin_overrides=None, ceph=None):
+        """A cloud description; nothing runs until up().
+
+        ``ceph``: rbd stores on a local Ceph cluster (default: when Ceph's
+        Debian packages are installed).
+        """
         self.workdir = workdir
         self.plugin_overrides = dict(plugin_overrides or {})
+        self.ceph = (ceph_env.missing_reason() is None if ceph is None
+                     else ceph)
+        self.ceph_cluster = None
         self.state_file = os.path.join(workdir, 'state.json')
         self.state = None
         self.venv = None
@@ -174,13 +183,23 @@ class Cloud:
         return os.path.join(self.tempest_dir, 'etc', 'tempest.conf')
 
     def devstack_files(self, **overrides):
-        """The devstack variables for this cloud's files."""
+        """The devstack variables for this cloud's files.
+
+        With Ceph, the plugin sees devstack-plugin-ceph enabled and the
+        variables that plugin would have set.
+        """
+        plugins = ('nova-glance-multistore',)
+        variables = dict(self.plugin_overrides, **overrides)
+        if self.state and self.state.get('ceph_conf'):
+            plugins = ('devstack-plugin-ceph',) + plugins
+            variables.update(CEPH_CONF_FILE=self.state['ceph_conf'],
+                             GLANCE_CEPH_USER='admin')
         return devstack.DevstackFiles(
             data_dir=self.path('data'),
             glance_api_conf=self.path('glance', 'etc', 'glance-api.conf'),
             nova_conf=self.nova_conf, tempest_config=self.tempest_conf,
             python=self.bin('python') if self.venv else sys.executable,
-            overrides=dict(self.plugin_overrides, **overrides))
+            plugins=plugins, overrides=variables)
 
     # -- state -------------------------------------------------------------
 
@@ -276,6 +295,7 @@ class Cloud:
         steps = [
             ('Python environment', self._venv),
             ('MariaDB and RabbitMQ', self._databases),
+            ('Ceph (rbd stores)', self._ceph),
             ('keystone', self._keystone),
             ('placement', self._placement),
             ('Glance (devstack plugin post-config)', self._glance),
@@ -332,6 +352,21 @@ class Cloud:
             self.path('rabbitmq')), pids=lambda mq: zip(
                 ('rabbitmq', 'epmd'), mq.pids))
         self._start_migrations()
+
+    def _ceph(self):
+        """One mon and one OSD, and the pools of the plugin's rbd stores."""
+        if not self.ceph:
+            common.log('cloud: no Ceph here (%s): file and http stores only'
+                       % (ceph_env.missing_reason() or 'disabled'))
+            return
+        cluster = ceph_env.CephCluster(self.path('ceph'))
+        self.ceph_cluster = self.component(
+            'ceph', cluster, pids=lambda c: [
+                (os.path.basename(p.args[0]), p.pid) for p in c.processes])
+        self.state['ceph_conf'] = cluster.conf
+        self.save_state()
+        for entry in self.plugin['NGM_GLANCE_RBD_STORES'].split(','):
+            cluster.create_pool(entry.split(':', 1)[1])
 
     def _start_migrations(self):
         """Schema migrations in the background while keystone starts.
@@ -427,6 +462,9 @@ class Cloud:
         files = self.devstack_files()
         server = glance_env.GlanceServer(
             self.path('glance'), keystone=self.keystone, venv=self.venv,
+            # Glance's rbd driver needs Debian's rados/rbd bindings.
+            extra_pythonpath=([ceph_env.bindings_dir()] if self.ceph
+                              else []),
             post_config=lambda path: devstack.run_phase(
                 files, 'stack', 'post-config'),
             extra_conf={'database': {'connection': self.db.url('glance')},
@@ -560,6 +598,10 @@ class Cloud:
             parser.remove_section(section)
         with open(self.nova_cpu_conf, 'w') as handle:
             parser.write(handle)
+        # A fresh log per start: the start-up check reads it from the top.
+        logfile = self.path('logs', 'nova-compute.log')
+        if os.path.exists(logfile):
+            os.replace(logfile, logfile + '.previous')
         return self.spawn('nova-compute', [self.bin('nova-compute'),
                                            '--config-file',
                                            self.nova_cpu_conf])
@@ -622,7 +664,7 @@ class Cloud:
         raise RuntimeError('nova-compute did not register in %d s: %s' % (
             timeout, common.tail(logfile)))
 
-    def openrc_env(self, user='admin'):
+    def openrc_env(self):
         env = dict(os.environ)
         env.update({
             'OS_AUTH_URL': self.state['urls']['identity'],
@@ -783,8 +825,11 @@ def main(argv=None):
         description='An all-in-one OpenStack cloud on 127.0.0.1.')
     parser.add_argument('command', choices=['up', 'down', 'status'])
     parser.add_argument('--workdir', default=WORKDIR)
+    parser.add_argument('--no-ceph', dest='ceph', action='store_false',
+                        default=None, help='no rbd stores, even when Ceph '
+                                           'is installed')
     args = parser.parse_args(argv)
-    cloud = Cloud(args.workdir)
+    cloud = Cloud(args.workdir, ceph=args.ceph)
     if args.command == 'up':
         _in_cloud_venv(argv)
         cloud.up()
