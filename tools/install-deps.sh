@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install what the tests and the demo need on a fresh Debian 12 machine:
-# libvirt + QEMU (a real hypervisor), the headers libvirt-python builds
-# against, Ceph 16.2 (mon, OSD and the rados/rbd Python bindings), MariaDB
+# libvirt + QEMU (a real hypervisor), a C compiler and the headers
+# libvirt-python and uWSGI build against, Ceph 16.2 (mon, OSD and the
+# rados/rbd Python bindings), MariaDB
 # and RabbitMQ (the all-in-one cloud, localenv/cloud.py; never started as
 # system services), and tox. OpenStack itself comes from PyPI inside tox
 # and the local environment's own venvs.
@@ -10,7 +11,7 @@ set -euo pipefail
 PACKAGES="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 qemu-system-x86 qemu-utils libvirt-dev pkg-config
 ceph-mon ceph-osd ceph-common python3-rbd python3-rados qemu-block-extra
-mariadb-server mariadb-client rabbitmq-server"
+mariadb-server mariadb-client rabbitmq-server gcc libc6-dev"
 
 missing=""
 for pkg in $PACKAGES; do
