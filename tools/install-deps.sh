@@ -2,10 +2,9 @@
 # Install what the tests and the demo need on a fresh Debian 12 machine:
 # libvirt + QEMU (a real hypervisor), a C compiler and the headers
 # libvirt-python and uWSGI build against, Ceph 16.2 (mon, OSD and the
-# rados/rbd Python bindings), MariaDB
-# and RabbitMQ (the all-in-one cloud, localenv/cloud.py; never started as
-# system services), and tox. OpenStack itself comes from PyPI inside tox
-# and the local environment's own venvs.
+# rados/rbd Python bindings), MariaDB and RabbitMQ (the all-in-one cloud,
+# localenv/cloud.py; never started as system services), and tox. OpenStack
+# itself comes from PyPI inside tox and the local environment's own venvs.
 set -euo pipefail
 
 PACKAGES="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
