@@ -226,6 +226,19 @@ class Cloud:
             p for p in self.state['processes'] if p['name'] != name]
         self.save_state()
 
+    def ensure_running(self):
+        """Raise, with its log's tail, if a process we started died.
+
+        nova-conductor and nova-scheduler answer no HTTP: a crash there
+        would otherwise only show later, as a compute host that never
+        registers.
+        """
+        alive = {p['pid'] for p in self.running()}
+        for entry in self.state['processes']:
+            if entry['pid'] not in alive:
+                raise RuntimeError('%s (pid %d) exited; log: %s' % (
+                    entry['name'], entry['pid'], common.tail(entry['log'])))
+
     def running(self):
         return [p for p in (self.state or {}).get('processes', [])
                 if _alive(p['pid'])]
@@ -310,6 +323,7 @@ class Cloud:
                 began = time.monotonic()
                 common.log('cloud: %s ...' % title)
                 step()
+                self.ensure_running()
                 common.log('cloud: %s done in %.1f s' % (
                     title, time.monotonic() - began))
         except BaseException:
