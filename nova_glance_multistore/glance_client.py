@@ -121,10 +121,13 @@ def _http_reason(error):
 def service_context(conf):
     """An admin RequestContext for calls made outside a user request.
 
-    nova-compute's start-up check and the operator CLI have no user token:
-    they authenticate as nova's service user (``[service_user]``) when one
-    is configured, and otherwise send a placeholder token, which is enough
-    for a Glance deployed without Keystone.
+    nova-compute's start-up check, its retry of pending cleanups and the
+    operator CLI have no user request: they authenticate as nova's service
+    user (``[service_user]``) when one is configured, and otherwise send a
+    placeholder token, which is enough for a Glance deployed without
+    Keystone. The context carries the service user's catalog, so nova's
+    Glance client finds the image endpoint as it does for a user request
+    (devstack configures no ``[glance] endpoint_override``).
     """
     from keystoneauth1 import loading as ks_loading
 
@@ -134,8 +137,40 @@ def service_context(conf):
         auth = ks_loading.load_auth_from_conf_options(conf, 'service_user')
         session = ks_loading.load_session_from_conf_options(
             conf, 'service_user', auth=auth)
-        token = session.get_token()
-        ctxt.user_id = session.get_user_id()
-        ctxt.project_id = session.get_project_id()
+        access = auth.get_access(session)
+        token = access.auth_token
+        ctxt.user_id = access.user_id
+        ctxt.project_id = access.project_id
+        ctxt.roles = list(access.role_names or [])
+        if access.service_catalog is not None:
+            ctxt.service_catalog = v2_catalog(
+                access.service_catalog.catalog or [])
     ctxt.auth_token = token
     return ctxt
+
+
+def v2_catalog(catalog):
+    """A Keystone v3 catalog in the v2 shape nova's context expects.
+
+    nova reads a request's catalog from keystonemiddleware's
+    ``X-Service-Catalog`` header, which is v2-shaped (one endpoint entry per
+    region, with ``publicURL``/``internalURL``/``adminURL``); a v3 token's
+    catalog lists one endpoint per interface instead.
+    """
+    converted = []
+    for service in catalog:
+        regions = {}
+        for endpoint in service.get('endpoints') or []:
+            if 'interface' not in endpoint:
+                regions = None  # already v2-shaped
+                break
+            region = endpoint.get('region_id') or endpoint.get('region')
+            entry = regions.setdefault(region, {'region': region})
+            entry['%sURL' % endpoint['interface']] = endpoint.get('url')
+        if regions is None:
+            converted.append(service)
+            continue
+        converted.append({'type': service.get('type'),
+                          'name': service.get('name'),
+                          'endpoints': list(regions.values())})
+    return converted

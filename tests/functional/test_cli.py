@@ -92,3 +92,35 @@ def test_explain(nova_conf, glance):
     code, out, err = run(nova_conf(store='web'), 'explain', '--image',
                          base['id'])
     assert code == 1 and 'read-only' in out
+
+
+@pytest.fixture(scope='module')
+def catalog_keystone(tmp_path_factory, glance):
+    """A real Keystone whose catalog is the only way to find Glance."""
+    from localenv import keystone as keystone_env
+    server = keystone_env.KeystoneServer(
+        str(tmp_path_factory.mktemp('catalog-keystone'))).start()
+    server.user('nova', 'service', ['service', 'admin'])
+    server.endpoint('image', 'glance', glance.url)
+    yield server
+    server.stop()
+
+
+def test_check_finds_glance_through_the_keystone_catalog(
+        tmp_path, catalog_keystone):
+    """As devstack deploys it: no [glance] endpoint, only the catalog.
+
+    The check authenticates as nova's service user; its context must carry
+    the catalog for nova's Glance client to find the image endpoint.
+    """
+    conf = tmp_path / 'nova.conf'
+    conf.write_text('\n'.join([
+        '[glance]', 'store = cheap',
+        '[service_user]', 'auth_type = password',
+        'auth_url = %s' % catalog_keystone.url, 'username = nova',
+        'password = %s' % catalog_keystone.passwords['nova'],
+        'project_name = service', 'user_domain_id = default',
+        'project_domain_id = default', '']))
+    code, out, err = run(str(conf), 'check')
+    assert code == 0, out + err
+    assert "store 'cheap' is a writable" in out

@@ -85,3 +85,18 @@ def test_catalog_ttl_zero_always_asks():
     catalog.get(None)
     catalog.get(None)
     assert len(calls) == 2
+
+
+def test_v3_catalog_becomes_the_v2_shape_nova_reads():
+    from nova_glance_multistore import glance_client
+    v3 = [{'type': 'image', 'name': 'glance', 'endpoints': [
+        {'interface': 'public', 'region_id': 'R1', 'url': 'http://pub'},
+        {'interface': 'internal', 'region_id': 'R1', 'url': 'http://int'},
+        {'interface': 'public', 'region_id': 'R2', 'url': 'http://r2'}]}]
+    assert glance_client.v2_catalog(v3) == [{
+        'type': 'image', 'name': 'glance', 'endpoints': [
+            {'region': 'R1', 'publicURL': 'http://pub',
+             'internalURL': 'http://int'},
+            {'region': 'R2', 'publicURL': 'http://r2'}]}]
+    v2 = [{'type': 'image', 'endpoints': [{'publicURL': 'http://x'}]}]
+    assert glance_client.v2_catalog(v2) == v2
