@@ -1,7 +1,8 @@
 #!/bin/bash
 # The test command: install what is needed, then lint, unit and functional
-# tests (real Glance, libvirt/QEMU and nova code on 127.0.0.1).
+# tests (real Glance, libvirt/QEMU and nova code on 127.0.0.1), then an
+# all-in-one cloud running our tempest plugin and upstream tempest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
-exec "${PYTHON:-python3.11}" -m tox -e pep8,py3,functional "$@"
+exec "${PYTHON:-python3.11}" -m tox -e pep8,py3,docs,functional,tempest-aio "$@"
