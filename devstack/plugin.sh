@@ -121,6 +121,10 @@ function configure_ngm_glance {
             _ngm_rbd_store $conf $store
             backends+=", ${store%%:*}:rbd"
         done
+        # A ceph-native snapshot's only proof is its rbd:// location, and
+        # admin sees it only as direct_url (the locations API is for the
+        # service role). devstack-plugin-ceph sets the same.
+        iniset $conf DEFAULT show_image_direct_url True
     fi
     if [[ -n "$NGM_GLANCE_HTTP_STORE" ]]; then
         iniset $conf $NGM_GLANCE_HTTP_STORE store_description \

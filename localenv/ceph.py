@@ -61,7 +61,8 @@ class CephCluster:
     """One mon + one OSD; ``conf`` and ``admin_keyring`` for clients."""
 
     def __init__(self, workdir, name='ceph', port=None,
-                 objectstore='memstore', size_gib=4, client_op_timeout=30):
+                 objectstore='memstore', size_gib=4, client_op_timeout=30,
+                 msgr1=False, mgr=False):
         """A cluster description; nothing runs until start().
 
         ``memstore`` keeps data in RAM (fast, small tests; saved to disk on
@@ -69,6 +70,13 @@ class CephCluster:
         I/O (benchmarks). ``client_op_timeout``: seconds after which a
         client's operation on an unreachable OSD or mon fails instead of
         waiting forever.
+
+        ``msgr1``: the mon also listens with messenger v1 (on ``port +
+        1``). nova hands QEMU the mon's legacy address from ``ceph mon
+        dump``, which librbd reads as v1 unless the port is 3300.
+        ``mgr``: run a ceph-mgr too (Debian ceph-mgr); without one ``ceph
+        df`` lists no pools, and nova's rbd image backend needs its pool
+        there.
         """
         self.workdir = workdir
         self.objectstore = objectstore
@@ -79,6 +87,8 @@ class CephCluster:
         self.conf = os.path.join(workdir, 'ceph.conf')
         self.admin_keyring = os.path.join(workdir, 'client.admin.keyring')
         self.client_op_timeout = client_op_timeout
+        self.msgr1 = msgr1
+        self.mgr = mgr
         self.processes = []
         self.osd_id = None
         self._osd = None
@@ -94,6 +104,13 @@ class CephCluster:
         return json.loads(done.stdout) if parse and done.stdout.strip() \
             else done.stdout
 
+    @property
+    def mon_addrs(self):
+        addrs = 'v2:127.0.0.1:%d' % self.port
+        if self.msgr1:
+            addrs += ',v1:127.0.0.1:%d' % (self.port + 1)
+        return '[%s]' % addrs
+
     def _write_conf(self):
         base = self.workdir
         low = 20000 + (self.port % 20000)
@@ -101,7 +118,7 @@ class CephCluster:
             handle.write(textwrap.dedent('''\
                 [global]
                 fsid = %(fsid)s
-                mon host = v2:127.0.0.1:%(port)d
+                mon host = %(mon_addrs)s
                 public addr = 127.0.0.1
                 ms bind ipv6 = false
                 ms bind port min = %(low)d
@@ -135,7 +152,8 @@ class CephCluster:
                 [client]
                 rados osd op timeout = %(timeout)d
                 rados mon op timeout = %(timeout)d
-                ''') % {'fsid': self.fsid, 'port': self.port,
+                mgr data = %(base)s/mgr/$cluster-$id
+                ''') % {'fsid': self.fsid, 'mon_addrs': self.mon_addrs,
                          'timeout': self.client_op_timeout,
                          'objectstore': self.objectstore,
                          'bytes': self.size_gib << 30,
@@ -145,7 +163,7 @@ class CephCluster:
         reason = missing_reason()
         if reason:
             raise RuntimeError(reason)
-        for sub in ('run', 'log', 'mon', 'osd'):
+        for sub in ('run', 'log', 'mon', 'osd', 'mgr'):
             os.makedirs(os.path.join(self.workdir, sub), exist_ok=True)
         self._write_conf()
         run = lambda *cmd: subprocess.run(  # noqa: E731
@@ -160,7 +178,7 @@ class CephCluster:
             self.admin_keyring)
         monmap = os.path.join(self.workdir, 'monmap')
         run('monmaptool', '--create', '--fsid', self.fsid, '--addv', 'a',
-            '[v2:127.0.0.1:%d]' % self.port, monmap)
+            self.mon_addrs, monmap)
         run('ceph-mon', '-c', self.conf, '--mkfs', '-i', 'a', '--monmap',
             monmap, '--keyring', mon_keyring)
         self._spawn('ceph-mon', '-i', 'a')
@@ -176,7 +194,26 @@ class CephCluster:
                    parse=False)
         self.osd_id = osd_id
         self.start_osd()
+        if self.mgr:
+            self._start_mgr()
         return self
+
+    def _start_mgr(self):
+        """One ceph-mgr; wait until ``ceph df`` lists the pools."""
+        os.makedirs(os.path.join(self.workdir, 'mgr', 'ceph-x'),
+                    exist_ok=True)
+        self._ceph('auth', 'get-or-create', 'mgr.x', 'mon', 'allow profile '
+                   'mgr', 'osd', 'allow *', 'mds', 'allow *', '-o',
+                   os.path.join(self.workdir, 'mgr.x.keyring'), parse=False)
+        self._spawn('ceph-mgr', '-i', 'x')
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self._ceph('mgr', 'dump').get('available'):
+                return
+            time.sleep(0.3)
+        raise RuntimeError('ceph-mgr of %s did not become available: %s' % (
+            self.name, common.tail(os.path.join(self.workdir, 'log',
+                                                'mgr.x.log'))))
 
     def start_osd(self):
         """Start the OSD (again) and wait until the mon sees it up."""

@@ -50,6 +50,26 @@ DATABASES = ('keystone', 'placement', 'glance', 'neutron', 'nova_api',
 SERVICE_USERS = ('nova', 'glance', 'placement', 'neutron')
 FLAVORS = (('42', 'm1.ngm', 64), ('84', 'm1.ngm.alt', 128))
 GRACE = 10
+# devstack-plugin-ceph's variables for nova's rbd disks (its defaults,
+# except the cephx user: devstack-plugin-ceph gives nova cinder's user;
+# there is no cinder here, so nova gets a user of its own).
+DEVSTACK_PLUGIN_CEPH_NOVA = {
+    'NOVA_CEPH_POOL': 'vms',
+    'CINDER_CEPH_USER': 'nova',
+    'CINDER_CEPH_UUID': '6d2f5a3e-0f5b-4c7e-9a2b-4e1c2b7d9f10',
+}
+# What devstack-plugin-ceph's configure_ceph_nova writes to $NOVA_CONF
+# (post-config), in the shim's iniset: rbd instance disks.
+DEVSTACK_PLUGIN_CEPH_NOVA_CONF = '''
+iniset $NOVA_CONF libvirt rbd_user "$CINDER_CEPH_USER"
+iniset $NOVA_CONF libvirt rbd_secret_uuid "$CINDER_CEPH_UUID"
+iniset $NOVA_CONF libvirt inject_key false
+iniset $NOVA_CONF libvirt inject_partition -2
+iniset $NOVA_CONF libvirt disk_cachemodes "network=writeback"
+iniset $NOVA_CONF libvirt images_type rbd
+iniset $NOVA_CONF libvirt images_rbd_pool "$NOVA_CEPH_POOL"
+iniset $NOVA_CONF libvirt images_rbd_ceph_conf "$CEPH_CONF_FILE"
+'''
 # oslo.log's "<date> <time> <pid> LEVEL logger": what a service that failed
 # to start but kept running writes.
 FATAL_LOG_LINE = re.compile(r'^\S+ \S+ \d+ (CRITICAL \S+|ERROR nova) ')
@@ -193,7 +213,8 @@ class Cloud:
         if self.state and self.state.get('ceph_conf'):
             plugins = ('devstack-plugin-ceph',) + plugins
             variables.update(CEPH_CONF_FILE=self.state['ceph_conf'],
-                             GLANCE_CEPH_USER='admin')
+                             GLANCE_CEPH_USER='admin',
+                             **DEVSTACK_PLUGIN_CEPH_NOVA)
         return devstack.DevstackFiles(
             data_dir=self.path('data'),
             glance_api_conf=self.path('glance', 'etc', 'glance-api.conf'),
@@ -373,7 +394,10 @@ class Cloud:
             common.log('cloud: no Ceph here (%s): file and http stores only'
                        % (ceph_env.missing_reason() or 'disabled'))
             return
-        cluster = ceph_env.CephCluster(self.path('ceph'))
+        # msgr v1 and a mgr: what nova's rbd image backend needs (phase 3
+        # of tempest-aio), see CephCluster.
+        cluster = ceph_env.CephCluster(self.path('ceph'), msgr1=True,
+                                       mgr=True)
         self.ceph_cluster = self.component(
             'ceph', cluster, pids=lambda c: [
                 (os.path.basename(p.args[0]), p.pid) for p in c.processes])
@@ -381,6 +405,52 @@ class Cloud:
         self.save_state()
         for entry in self.plugin['NGM_GLANCE_RBD_STORES'].split(','):
             cluster.create_pool(entry.split(':', 1)[1])
+
+    def emulate_devstack_plugin_ceph_nova(self):
+        """Do devstack-plugin-ceph's job for nova's rbd instance disks.
+
+        As its ``configure_ceph`` (the nova pool and the cephx user nova
+        and libvirt use), ``import_libvirt_secret_ceph`` (a libvirt secret
+        holding that user's key, ``rbd_secret_uuid``) and
+        ``configure_ceph_nova`` (``[libvirt] images_type = rbd`` and the
+        rest, into ``$NOVA_CONF``). Least privilege where it gives more:
+        ``profile rbd`` on the nova pool and on the pools of the plugin's
+        rbd stores (the ceph-native snapshot clones into them). Base images
+        come from a file store and are imported, so no other pool is read.
+        Our plugin's post-config must run afterwards, as in devstack.
+        """
+        cluster = self.ceph_cluster
+        if cluster is None:
+            raise RuntimeError('this cloud runs no Ceph cluster')
+        variables = DEVSTACK_PLUGIN_CEPH_NOVA
+        conf = cluster.conf
+        pool = variables['NOVA_CEPH_POOL']
+        user = variables['CINDER_CEPH_USER']
+        cluster.create_pool(pool)
+        store_pools = [entry.split(':', 1)[1] for entry in
+                       self.plugin['NGM_GLANCE_RBD_STORES'].split(',')]
+        cluster.create_user(user, {
+            'mon': 'profile rbd',
+            'osd': ', '.join('profile rbd pool=%s' % p
+                             for p in [pool] + store_pools)})
+        key = self.run('ceph', '-c', conf, 'auth', 'get-key',
+                       'client.%s' % user).strip()
+        secret = self.path('ceph', 'secret.xml')
+        with open(secret, 'w') as handle:
+            handle.write(
+                "<secret ephemeral='no' private='no'>\n"
+                "  <uuid>%s</uuid>\n"
+                "  <usage type='ceph'>\n"
+                "    <name>client.%s secret</name>\n"
+                "  </usage>\n"
+                "</secret>\n" % (variables['CINDER_CEPH_UUID'], user))
+        virsh = ['virsh', '-c', self.state['libvirt_uri']]
+        self.run(*virsh, 'secret-define', '--file', secret)
+        os.remove(secret)
+        self.run(*virsh, 'secret-set-value', '--secret',
+                 variables['CINDER_CEPH_UUID'], '--base64', key)
+        devstack.run_script(self.devstack_files(),
+                            DEVSTACK_PLUGIN_CEPH_NOVA_CONF)
 
     def _start_migrations(self):
         """Schema migrations in the background while keystone starts.
@@ -616,9 +686,14 @@ class Cloud:
         logfile = self.path('logs', 'nova-compute.log')
         if os.path.exists(logfile):
             os.replace(logfile, logfile + '.previous')
+        env = None
+        if self.state.get('ceph_conf'):
+            # nova's rbd image backend needs Debian's rados/rbd bindings
+            # (devstack-plugin-ceph installs python3-rados/-rbd).
+            env = dict(os.environ, PYTHONPATH=ceph_env.bindings_dir())
         return self.spawn('nova-compute', [self.bin('nova-compute'),
                                            '--config-file',
-                                           self.nova_cpu_conf])
+                                           self.nova_cpu_conf], env=env)
 
     def restart_compute(self):
         """nova-compute again, on a nova-cpu.conf copied from nova.conf."""

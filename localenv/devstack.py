@@ -70,6 +70,15 @@ def _bash(files, script):
     return done.stdout
 
 
+def run_script(files, script):
+    """A few lines of devstack shell (iniset ...) in the same setting.
+
+    For what another devstack plugin would do (the cloud emulates
+    devstack-plugin-ceph this way); our plugin runs through run_phase.
+    """
+    return _bash(files, script)
+
+
 def run_phase(files, *phase):
     """Source ``plugin.sh <phase...>``; return what it printed.
 

@@ -7,17 +7,28 @@
 3. nova-compute restarted with ``[glance] store`` set: the plugin's
    ``NGM_SNAPSHOT_STORE`` and its post-config and test-config phases
    again (never an edit by hand), then the dedicated-store tests only.
-4. Down, always, even when a phase failed. The exit code is non-zero when
+4. With Ceph (the cloud has it when Ceph is installed; ``--no-ceph``
+   turns it off): nova-compute restarted on rbd instance disks, as with
+   devstack-plugin-ceph (``Cloud.emulate_devstack_plugin_ceph_nova``),
+   with ``NGM_SNAPSHOT_STORE`` set to the rbd store; the plugin's
+   post-config then computes ``ceph_native = True`` for tempest. Then the
+   ceph-native and dedicated-store tests, and a check outside tempest: a
+   snapshot's clone is in the store's pool and nova-compute logged the
+   ceph-native path.
+5. Down, always, even when a phase failed. The exit code is non-zero when
    any phase failed; every phase's time is printed at the end.
 """
 
 import argparse
+import configparser
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 
+from localenv import ceph as ceph_env
 from localenv import cloud as cloud_env
 from localenv import common
 from localenv import devstack
@@ -27,9 +38,15 @@ PHASE1_REGEX = (r'^(nova_glance_multistore\.'
                 r'|tempest\.api\.compute\.servers\.test_server_actions\.'
                 r'.*\.test_create_backup)')
 PHASE2_REGEX = r'^nova_glance_multistore\..*DedicatedStore'
+PHASE3_REGEX = (r'^nova_glance_multistore\.'
+                r'.*(CephNativeSnapshotTest|DedicatedStore)')
 # The archive file store: writable, neither the default nor the store the
 # boot images are in, so a snapshot there can only come from [glance] store.
 DEDICATED_STORE = 'archive'
+# The rbd store the cloud configures on its Ceph cluster
+# (NGM_GLANCE_RBD_STORES).
+CEPH_NATIVE_STORE = 'robust'
+CEPH_NATIVE_LOG = 'ceph-native snapshot into pool'
 
 
 def run_tempest(cloud, regex, concurrency):
@@ -56,6 +73,68 @@ def use_dedicated_store(cloud, store):
     cloud.restart_compute()
 
 
+def use_ceph_disks(cloud, store):
+    """nova-compute on rbd disks with ``[glance] store`` = an rbd store.
+
+    devstack-plugin-ceph's part emulated by the cloud, then our plugin's
+    post-config and test-config as in phase 2.
+    """
+    cloud.emulate_devstack_plugin_ceph_nova()
+    use_dedicated_store(cloud, store)
+    conf = configparser.RawConfigParser(strict=False)
+    conf.read(cloud.tempest_conf)
+    if conf.get('nova_glance_multistore', 'ceph_native') != 'True':
+        raise RuntimeError('the plugin did not set ceph_native = True')
+
+
+def check_ceph_native(cloud, store):
+    """Outside tempest: one snapshot's clone in the store's pool.
+
+    A server, a snapshot, ``rbd ls`` of the store's pool with the admin
+    keyring, nova-compute's log; then the server and image are deleted.
+    """
+    pool = dict(entry.split(':', 1) for entry in
+                cloud.plugin['NGM_GLANCE_RBD_STORES'].split(','))[store]
+    conf = cloud.ceph_cluster.conf
+    server = json.loads(cloud.openstack(
+        'server', 'create', '--flavor', cloud_env.FLAVORS[0][0], '--image',
+        cloud.state['images'][0], '--nic', 'none', '--wait', '-f', 'json',
+        'ngm-ceph-native'))['id']
+    image = None
+    try:
+        start = time.monotonic()
+        image = json.loads(cloud.openstack(
+            'server', 'image', 'create', '--wait', '-f', 'json', '--name',
+            'ngm-ceph-native-snap', server))['id']
+        common.log('snapshot of %s: image %s in %.1f s' % (
+            server, image, time.monotonic() - start))
+        shown = json.loads(cloud.openstack('image', 'show', '-f', 'json',
+                                           image))
+        listed = subprocess.run(
+            ['rbd', '-c', conf, '--keyring', cloud.ceph_cluster.admin_keyring,
+             'ls', pool], capture_output=True, text=True, check=True,
+            timeout=60).stdout.split()
+        common.log('image %s: stores %s, direct_url %s; rbd ls %s: %s' % (
+            image, shown.get('stores') or shown.get('properties', {}).get(
+                'stores'), shown.get('direct_url') or shown.get(
+                'properties', {}).get('direct_url'), pool, listed))
+        if image not in listed:
+            raise RuntimeError('no clone %s in pool %s' % (image, pool))
+        with open(cloud.path('logs', 'nova-compute.log'),
+                  errors='replace') as handle:
+            lines = [line.strip() for line in handle
+                     if CEPH_NATIVE_LOG in line and image in line]
+        if not lines:
+            raise RuntimeError('nova-compute did not log "%s" for %s' % (
+                CEPH_NATIVE_LOG, image))
+        common.log('nova-compute: %s' % lines[-1])
+    finally:
+        if image:
+            cloud.openstack('image', 'delete', image)
+        cloud.openstack('server', 'delete', '--wait', server)
+    return 0
+
+
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt('signal %d' % signum)
 
@@ -66,13 +145,18 @@ def main(argv=None):
     parser.add_argument('--phase1-regex', default=PHASE1_REGEX)
     parser.add_argument('--phase2-regex', default=PHASE2_REGEX)
     parser.add_argument('--dedicated-store', default=DEDICATED_STORE)
+    parser.add_argument('--phase3-regex', default=PHASE3_REGEX)
+    parser.add_argument('--ceph-native-store', default=CEPH_NATIVE_STORE)
     parser.add_argument('--workdir', default=cloud_env.WORKDIR)
+    parser.add_argument('--no-ceph', dest='ceph', action='store_false',
+                        default=None, help='no rbd stores and no phase 3, '
+                                           'even when Ceph is installed')
     args = parser.parse_args(argv)
 
     # tox (or CI) stops a run with SIGTERM: turn it into an exception so
     # that the teardown below still runs.
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    cloud = cloud_env.Cloud(args.workdir)
+    cloud = cloud_env.Cloud(args.workdir, ceph=args.ceph)
     times = []
     failures = []
 
@@ -100,6 +184,20 @@ def main(argv=None):
                 phase('tempest: dedicated-store tests',
                       lambda: run_tempest(cloud, args.phase2_regex,
                                           args.concurrency))
+            if not cloud.ceph:
+                common.log('phase 3 (ceph-native) skipped: %s' % (
+                    ceph_env.missing_reason() or 'Ceph disabled '
+                    '(--no-ceph)'))
+            elif not phase('nova-compute on rbd disks, [glance] store = %s'
+                           % args.ceph_native_store,
+                           lambda: use_ceph_disks(
+                               cloud, args.ceph_native_store)):
+                phase('tempest: ceph-native + dedicated-store tests',
+                      lambda: run_tempest(cloud, args.phase3_regex,
+                                          args.concurrency))
+                phase('ceph-native: clone in the pool, nova-compute log',
+                      lambda: check_ceph_native(cloud,
+                                                args.ceph_native_store))
     finally:
         phase('teardown', cloud.down)
         print('\n%-55s %9s  %s' % ('phase', 'seconds', 'result'))
