@@ -45,6 +45,18 @@ function _ngm_ceph_native {
     fi
 }
 
+# store:fsid:pool for each rbd store, the fsid from devstack-plugin-ceph's
+# ceph.conf.
+function _ngm_rbd_store_locations {
+    local fsid entry locations=""
+    fsid=$(iniget "$CEPH_CONF_FILE" global fsid)
+    [[ -n "$fsid" ]] || die $LINENO "no fsid in $CEPH_CONF_FILE"
+    for entry in $(_ngm_words "$NGM_GLANCE_RBD_STORES"); do
+        locations+="${locations:+,}${entry%%:*}:$fsid:${entry#*:}"
+    done
+    echo "$locations"
+}
+
 # Refuse layouts that would make the tests prove nothing.
 function _ngm_check_layout {
     local files=" $(_ngm_words "$NGM_GLANCE_FILE_STORES") "
@@ -154,9 +166,16 @@ function configure_ngm_nova {
         "$NGM_STORES_CACHE_TTL"
     iniset $NOVA_CONF glance_multistore on_unusable_store \
         "$NGM_ON_UNUSABLE_STORE"
-    if [[ -n "$NGM_RBD_STORE_LOCATIONS" ]]; then
-        iniset $NOVA_CONF glance_multistore rbd_store_locations \
-            "$NGM_RBD_STORE_LOCATIONS"
+    local locations=$NGM_RBD_STORE_LOCATIONS
+    # nova reads Glance's stores detail with the request's own token, and
+    # Glance's default policy shows it only to admin or service role
+    # holders: for other users nova learns the rbd stores' cluster and
+    # pool only from here.
+    if [[ -z "$locations" ]] && _ngm_rbd_enabled; then
+        locations=$(_ngm_rbd_store_locations)
+    fi
+    if [[ -n "$locations" ]]; then
+        iniset $NOVA_CONF glance_multistore rbd_store_locations "$locations"
     fi
     if [[ -n "$NGM_SNAPSHOT_STORE" ]]; then
         iniset $NOVA_CONF glance store "$NGM_SNAPSHOT_STORE"
