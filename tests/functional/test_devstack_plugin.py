@@ -156,3 +156,34 @@ def test_clean_removes_the_data_it_created(deployment):
     assert os.path.isdir(os.path.join(data_dir, 'cheap'))
     devstack.run_phase(plugin.files, 'clean')
     assert not os.path.exists(data_dir)
+
+
+def test_with_devstack_plugin_ceph_and_rbd_disks(tmp_path):
+    """As on top of devstack-plugin-ceph with ``images_type = rbd``.
+
+    Glance shows direct_url, nova learns the rbd stores' cluster from
+    ceph.conf's fsid, and tempest expects ceph-native snapshots.
+    """
+    ceph_conf = tmp_path / 'ceph.conf'
+    ceph_conf.write_text('[global]\nfsid = 1234-abcd\n'
+                         'mon host = [v2:127.0.0.1:3300]\n')
+    plugin = PluginDeployment(tmp_path, CEPH_CONF_FILE=str(ceph_conf),
+                              GLANCE_CEPH_USER='glance',
+                              NGM_SNAPSHOT_STORE='robust')
+    plugin.files.plugins = ('devstack-plugin-ceph', 'nova-glance-multistore')
+    os.makedirs(os.path.dirname(plugin.files.glance_api_conf))
+    # What devstack-plugin-ceph's configure_ceph_nova writes.
+    with open(plugin.files.nova_conf, 'a') as handle:
+        handle.write('[libvirt]\nimages_type = rbd\nimages_rbd_pool = vms\n')
+    plugin.post_config()
+    devstack.run_phase(plugin.files, 'stack', 'test-config')
+    glance = oslo_sections(plugin.files.glance_api_conf)
+    assert glance['DEFAULT']['show_image_direct_url'] == ['True']
+    assert glance['robust']['rbd_store_pool'] == ['images']
+    nova = oslo_sections(plugin.files.nova_conf)
+    assert nova['glance_multistore']['rbd_store_locations'] == [
+        'robust:1234-abcd:images']
+    tempest = oslo_sections(plugin.files.tempest_config)
+    assert tempest['nova_glance_multistore']['ceph_native'] == ['True']
+    assert tempest['nova_glance_multistore']['dedicated_store'] == [
+        'robust']
