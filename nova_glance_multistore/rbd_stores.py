@@ -11,6 +11,8 @@ import dataclasses
 
 from oslo_log import log as logging
 
+from nova_glance_multistore import glance_client
+
 LOG = logging.getLogger(__name__)
 
 
@@ -54,17 +56,34 @@ UNKNOWN = ('not an rbd store with a known cluster and pool (neither %s '
 
 
 def known_locations(conf, glance, context):
-    """{store id: (RbdLocation, source)}; stores/detail wins over config."""
+    """{store id: (RbdLocation, source)}; stores/detail wins over config.
+
+    Glance lets only the admin and service roles read stores/detail, and
+    checks the *user's* roles, not those of nova's service token: when the
+    user may not read it, nova's service user (``[service_user]``) asks.
+    """
     found = {store: (location, CONFIG) for store, location in from_config(
         conf.glance_multistore.rbd_store_locations).items()}
-    try:
-        detail = from_stores_detail(glance.stores_info_detail(context))
-    except Exception as e:
-        LOG.debug('%s not readable (%s); using %s.', DETAIL, e, CONFIG)
-    else:
+    detail = _stores_detail(conf, glance, context)
+    if detail is not None:
         found.update((store, (location, DETAIL))
                      for store, location in detail.items())
     return found
+
+
+def _stores_detail(conf, glance, context):
+    try:
+        return from_stores_detail(glance.stores_info_detail(context))
+    except Exception as e:
+        error = e
+    if conf.service_user.auth_type:
+        try:
+            service = glance_client.service_context(conf)
+            return from_stores_detail(glance.stores_info_detail(service))
+        except Exception as e:
+            error = e
+    LOG.debug('%s not readable (%s); using %s.', DETAIL, error, CONFIG)
+    return None
 
 
 def rbd_location(conf, glance, context, store_id):

@@ -724,3 +724,39 @@ def test_ceph_keys_never_logged(rbd_compute, clusters, ceph_glance,
         assert secret not in str(err.value)
     ceph_glance.delete_image(image_id)
     ceph_glance.delete_image(failed_image['id'])
+
+
+def test_store_detail_read_by_nova_service_user_for_a_member(
+        ks_compute, clusters, keystone, ks_glance, libvirtd):
+    """No ``rbd_store_locations``: a member may not read stores/detail.
+
+    nova's service user reads it instead, so the store's cluster and pool
+    are known; the snapshot is then ceph-native when nova sends its service
+    token, and streamed when it does not (Glance refuses the location).
+    """
+    compute, service_token = ks_compute
+    c0, _ = clusters
+    compute.set('glance_multistore', 'rbd_store_locations', [])
+    ctxt = demo_context(compute, keystone)
+    status, _ = ks_glance.request('GET', '/v2/info/stores/detail',
+                                  token=ctxt.auth_token)
+    assert status == 403
+    instance, name, content = create_rbd_disk(compute, c0)
+    libvirtd.define_rbd_guest(instance.name, instance.uuid,
+                              'vms/%s' % name, c0.conf)
+    try:
+        image_id = compute.create_queued_image(ctxt, instance)
+        compute.snapshot(ctxt, instance, image_id)
+        admin_token, _ = keystone.token('admin', 'admin')
+        image = wait_active(ks_glance, image_id, token=admin_token)
+        assert image['stores'] == 'ceph0snap'
+        import rbd
+        client = admin(c0)
+        with client.open_ioctx('snapshots') as ioctx:
+            with rbd.Image(ioctx, image_id, snapshot='snap') as clone:
+                assert clone.stat()['obj_size'] == (
+                    4 << 20 if service_token else 8 << 20)
+        client.shutdown()
+        ks_glance.delete_image(image_id, token=admin_token)
+    finally:
+        libvirtd.remove_guest(instance.name)
