@@ -6,6 +6,8 @@ recording proxy in front of it, one libvirtd with real QEMU guests, and
 nova's real compute driver code loaded as nova-compute loads it.
 """
 
+import contextlib
+import logging
 import os
 import subprocess
 
@@ -229,3 +231,22 @@ def web_image(glance, web_server):
             return image
         time.sleep(0.2)
     raise AssertionError('http image never became active: %s' % image)
+
+
+@contextlib.contextmanager
+def debug_logging(caplog, *names):
+    """DEBUG on the root logger and ``names``, captured by ``caplog``.
+
+    oslo.log quiets keystoneauth, glanceclient and others by default; a
+    leaked secret would hide there, so a scan must lift that.
+    """
+    loggers = [logging.getLogger(name) for name in ('',) + names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)

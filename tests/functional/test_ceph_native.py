@@ -24,6 +24,7 @@ from nova_glance_multistore import glance_client
 from nova_glance_multistore import image_api
 from nova_glance_multistore import pending_cleanups
 from nova_glance_multistore.target import UploadTarget
+from tests.functional import conftest as env
 
 pytestmark = pytest.mark.skipif(
     ceph_env.missing_reason() is not None,
@@ -152,6 +153,25 @@ def read_image(cluster, pool, name, size, snapshot=None):
             with rbd.Image(ioctx, name, snapshot=snapshot,
                            read_only=True) as image:
                 return image.read(0, size), image
+    finally:
+        client.shutdown()
+
+
+# Our clone of the instance disk keeps the disk's 4 MiB objects; Glance's
+# own rbd store writes 8 MiB objects (rbd_store_chunk_size): the object
+# size of the stored image tells which path made it.
+CLONED = 4 << 20
+STREAMED = 8 << 20
+
+
+def stored_object_size(cluster, pool, image_id):
+    import rbd
+    client = admin(cluster)
+    try:
+        with client.open_ioctx(pool) as ioctx:
+            with rbd.Image(ioctx, image_id, snapshot='snap',
+                           read_only=True) as stored:
+                return stored.stat()['obj_size']
     finally:
         client.shutdown()
 
@@ -513,16 +533,8 @@ def test_keystone_service_token_gates_the_ceph_native_path(
     state = pool_state(c0)
     assert state['snapshots'] == {image_id: ['snap']}
     assert state['vms'][name] == []
-    import rbd
-    client = admin(c0)
-    with client.open_ioctx('snapshots') as ioctx:
-        with rbd.Image(ioctx, image_id, snapshot='snap') as clone:
-            stripe = clone.stat()['obj_size']
-            # Ours is a flattened clone of the instance disk (4 MiB
-            # objects, like the disk); Glance's own rbd store writes 8 MiB
-            # objects (rbd_store_chunk_size), so the path is visible.
-            assert stripe == (4 << 20 if service_token else 8 << 20)
-    client.shutdown()
+    assert stored_object_size(c0, 'snapshots', image_id) == (
+        CLONED if service_token else STREAMED)
     assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
     ks_glance.delete_image(image_id, token=admin_token)
     libvirtd.remove_guest(instance.name)
@@ -549,12 +561,7 @@ def test_glance_refusing_the_location_removes_the_clone_and_streams(
     state = pool_state(c0)
     assert state['snapshots'] == {image_id: ['snap']}
     assert state['vms'][name] == []
-    import rbd
-    client = admin(c0)
-    with client.open_ioctx('snapshots') as ioctx:
-        with rbd.Image(ioctx, image_id, snapshot='snap') as stored:
-            assert stored.stat()['obj_size'] == 8 << 20  # Glance wrote it
-    client.shutdown()
+    assert stored_object_size(c0, 'snapshots', image_id) == STREAMED
     assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
     ceph_glance.delete_image(image_id)
 
@@ -682,7 +689,6 @@ def test_ceph_keys_never_logged(rbd_compute, clusters, ceph_glance,
 
     DEBUG everywhere, a ceph-native snapshot and a failing Ceph step.
     """
-    import logging
     from nova import exception as nova_exception
     c0, _ = clusters
     instance, name, content = rbd_guest
@@ -690,29 +696,20 @@ def test_ceph_keys_never_logged(rbd_compute, clusters, ceph_glance,
     assert len(secrets) >= 3  # admin, nova, glance (a vacuous scan fails)
     logfile = os.path.join(rbd_compute.workdir, 'nova-compute.log')
     offset = os.path.getsize(logfile) if os.path.exists(logfile) else 0
-    loggers = [logging.getLogger(name) for name in (
-        '', 'nova', 'nova.storage.rbd_utils', 'nova_glance_multistore',
-        'glanceclient', 'keystoneauth')]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.DEBUG)
-    try:
-        with caplog.at_level(logging.DEBUG):
-            rbd_compute.set('glance', 'store', 'ceph0snap')
-            image_id = snapshot_guest(rbd_compute, instance, SERVICE_TOKEN,
-                                      ceph_glance)
-            # nova's cephx user may not write pool "images" (store ceph0).
-            disk, targets, ctxt = store_aware_disk(rbd_compute, instance,
-                                                   name)
-            failed_image = ceph_glance.create_image('fails')
-            with targets.registered(failed_image['id'],
-                                    UploadTarget('ceph0', 'test')):
-                with pytest.raises(nova_exception.ImageUnacceptable) as err:
-                    disk.direct_snapshot(ctxt, 'nova-snap', 'raw',
-                                         failed_image['id'], None)
-    finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
+    with env.debug_logging(caplog, 'nova', 'nova.storage.rbd_utils',
+                           'nova_glance_multistore', 'glanceclient',
+                           'keystoneauth'):
+        rbd_compute.set('glance', 'store', 'ceph0snap')
+        image_id = snapshot_guest(rbd_compute, instance, SERVICE_TOKEN,
+                                  ceph_glance)
+        # nova's cephx user may not write pool "images" (store ceph0).
+        disk, targets, ctxt = store_aware_disk(rbd_compute, instance, name)
+        failed_image = ceph_glance.create_image('fails')
+        with targets.registered(failed_image['id'],
+                                UploadTarget('ceph0', 'test')):
+            with pytest.raises(nova_exception.ImageUnacceptable) as err:
+                disk.direct_snapshot(ctxt, 'nova-snap', 'raw',
+                                     failed_image['id'], None)
     assert wait_active(ceph_glance, image_id)['stores'] == 'ceph0snap'
     assert 'rbd' in caplog.text.lower()  # the Ceph steps were logged
     with open(logfile, errors='replace') as handle:
@@ -750,13 +747,8 @@ def test_store_detail_read_by_nova_service_user_for_a_member(
         admin_token, _ = keystone.token('admin', 'admin')
         image = wait_active(ks_glance, image_id, token=admin_token)
         assert image['stores'] == 'ceph0snap'
-        import rbd
-        client = admin(c0)
-        with client.open_ioctx('snapshots') as ioctx:
-            with rbd.Image(ioctx, image_id, snapshot='snap') as clone:
-                assert clone.stat()['obj_size'] == (
-                    4 << 20 if service_token else 8 << 20)
-        client.shutdown()
+        assert stored_object_size(c0, 'snapshots', image_id) == (
+            CLONED if service_token else STREAMED)
         ks_glance.delete_image(image_id, token=admin_token)
     finally:
         libvirtd.remove_guest(instance.name)

@@ -90,10 +90,12 @@ def test_guest_vanishing_during_snapshot(glance, libvirtd, boot):
     assert guest.state == 'missing'
 
 
-def test_glance_killed_during_upload_leaves_no_orphan_once_back(
-        glance, compute, boot):
-    base = env.base_image(glance, ['cheap'])
-    guest = boot(base['id'])
+def snapshot_with_glance_killed(glance, compute, guest):
+    """glance-api SIGKILLed as the upload starts; back afterwards.
+
+    :returns: the queued image the failed snapshot left, which nova-compute
+        could not delete while Glance was down.
+    """
     killed = []
 
     def kill_glance(state):
@@ -104,12 +106,21 @@ def test_glance_killed_during_upload_leaves_no_orphan_once_back(
     try:
         with pytest.raises(nova_exception.GlanceConnectionFailed):
             guest.snapshot('snapshot', on_task_state=kill_glance)
+        orphan = guest.last_image_id
+        assert compute.driver._store_aware_uploads.pending_discards() == [
+            orphan]
     finally:
         glance.start()
-    orphan = guest.last_image_id
     assert glance.image(orphan)['status'] == 'queued'  # Glance was down
+    return orphan
+
+
+def test_glance_killed_during_upload_leaves_no_orphan_once_back(
+        glance, compute, boot):
+    base = env.base_image(glance, ['cheap'])
+    guest = boot(base['id'])
+    orphan = snapshot_with_glance_killed(glance, compute, guest)
     uploads = compute.driver._store_aware_uploads
-    assert uploads.pending_discards() == [orphan]
     assert guest.state == 'running'
     # The next upload of this host first deletes what the outage left.
     env.assert_landed(glance, guest.snapshot('snapshot'), 'cheap')
@@ -160,22 +171,7 @@ def test_orphan_of_a_glance_outage_is_deleted_after_a_compute_restart(
     """
     base = env.base_image(glance, ['cheap'])
     guest = boot(base['id'])
-    killed = []
-
-    def kill_glance(state):
-        if state == 'image_uploading' and not killed:
-            killed.append(state)
-            glance.kill()
-
-    try:
-        with pytest.raises(nova_exception.GlanceConnectionFailed):
-            guest.snapshot('snapshot', on_task_state=kill_glance)
-        orphan = guest.last_image_id
-        assert compute.driver._store_aware_uploads.pending_discards() == [
-            orphan]
-    finally:
-        glance.start()
-    assert glance.image(orphan)['status'] == 'queued'
+    orphan = snapshot_with_glance_killed(glance, compute, guest)
     compute.start()  # a new nova-compute process: init_host
     assert glance.image(orphan) is None
     assert compute.driver._store_aware_uploads.pending_discards() == []

@@ -1,6 +1,5 @@
 """With DEBUG logging, a user's token never appears in logs or errors."""
 
-import logging
 import os
 import uuid
 
@@ -25,23 +24,16 @@ def test_token_not_logged_on_success_or_refusal(
         return ctxt
 
     compute.context = context
-    # oslo.log quiets these by default; a leak would hide there.
-    loggers = [logging.getLogger(name) for name in (
-        '', 'keystoneauth', 'keystoneauth.session', 'glanceclient', 'nova',
-        'nova_glance_multistore', 'urllib3')]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.DEBUG)
     try:
-        with caplog.at_level(logging.DEBUG):
+        with env.debug_logging(caplog, 'keystoneauth',
+                               'keystoneauth.session', 'glanceclient',
+                               'nova', 'nova_glance_multistore', 'urllib3'):
             image_id = guest.snapshot('snapshot')
             compute.set('glance', 'store', 'nowhere')
             with pytest.raises(exception.StoreRefused) as refused:
                 guest.snapshot('snapshot')
     finally:
         compute.context = original
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
     env.assert_landed(glance, image_id, 'cheap')
     assert secret not in str(refused.value)
     # Request headers are logged (redacted): the check can see a leak.
