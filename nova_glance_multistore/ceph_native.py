@@ -111,13 +111,14 @@ def remove_disk_snapshot(driver, fsid, pool, image, snapshot, pending):
                     image=image, snapshot=snapshot)
 
 
-def retry_pending_rbd_cleanups(pending, driver_factory=None):
+def retry_pending_rbd_cleanups(pending, entries, driver_factory=None):
     """Remove the clones and disk snapshots a Ceph outage left behind.
 
-    Only entries of the cluster nova-compute's rbd driver reaches (same
-    fsid) are touched; each one that still fails stays recorded.
+    ``entries`` are ``pending.entries()`` as the caller read them. Only rbd
+    entries of the cluster nova-compute's rbd driver reaches (same fsid)
+    are touched; each one that still fails stays recorded.
     """
-    entries = [(key, entry) for key, entry in pending.entries()
+    entries = [(key, entry) for key, entry in entries
                if entry['kind'] != pending_cleanups.GLANCE_IMAGE]
     if not entries:
         return

@@ -95,7 +95,7 @@ class StoreAwareUploads:
     @contextlib.contextmanager
     def upload(self, context, instance, image_id):
         """Wrap one driver snapshot: plan first, clean up on any failure."""
-        self.retry_pending_cleanups(context)
+        self.retry_pending_cleanups()
         try:
             upload_target = self.plan(context, instance, image_id)
         except Exception as e:
@@ -122,25 +122,34 @@ class StoreAwareUploads:
                              image_id=image_id,
                              instance_uuid=instance.uuid)
 
-    def retry_pending_cleanups(self, context=None):
+    def retry_pending_cleanups(self):
         """Remove what an earlier outage left behind, now that it may be over.
 
         Runs before every upload of this host and when nova-compute starts:
         unfinished images are deleted from Glance, rbd clones and disk
-        snapshots removed from Ceph.
+        snapshots removed from Ceph. The file is read once; nova's service
+        credentials are fetched once, and only for an image whose
+        requester's context is gone.
         """
-        for key, entry in self.pending.entries(
-                pending_cleanups.GLANCE_IMAGE):
+        entries = self.pending.entries()
+        if not entries:
+            return
+        service = None
+        for key, entry in entries:
+            if entry['kind'] != pending_cleanups.GLANCE_IMAGE:
+                continue
             image_id = entry['image_id']
             owner = self._contexts.get(image_id)
             if owner is None:
-                owner = glance_client.service_context(self.conf)
+                if service is None:
+                    service = glance_client.service_context(self.conf)
+                owner = service
             result = self.glance.discard_unfinished_image(owner, image_id)
             if result != self.glance.FAILED:
                 self.pending.remove(key)
                 self._contexts.pop(image_id, None)
         if _images_type(self.conf) == 'rbd':
-            ceph_native.retry_pending_rbd_cleanups(self.pending)
+            ceph_native.retry_pending_rbd_cleanups(self.pending, entries)
 
     def pending_discards(self):
         """Ids of the unfinished images still to delete from Glance."""

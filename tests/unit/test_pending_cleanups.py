@@ -68,7 +68,8 @@ def test_rbd_retry_touches_only_its_cluster_and_keeps_failures(tmp_path):
     other = pending.add(pc.RBD_CLONE, fsid='B', pool='images', image='c2')
     glance = pending.add(pc.GLANCE_IMAGE, image_id='g', instance_uuid='u')
     driver = FakeRbd('A', failing={'stuck'})
-    ceph_native.retry_pending_rbd_cleanups(pending, lambda: driver)
+    ceph_native.retry_pending_rbd_cleanups(pending, pending.entries(),
+                                           lambda: driver)
     left = [key for key, _ in pending.entries()]
     assert left == [glance, pc.entry_key(pc.RBD_CLONE, fsid='A',
                                          pool='images', image='stuck'),
@@ -85,5 +86,6 @@ def test_rbd_retry_with_ceph_unreachable_keeps_everything(tmp_path):
 
     def unreachable():
         raise IOError('connection timed out')
-    ceph_native.retry_pending_rbd_cleanups(pending, unreachable)
+    ceph_native.retry_pending_rbd_cleanups(pending, pending.entries(),
+                                           unreachable)
     assert len(pending.entries()) == 1
