@@ -43,13 +43,6 @@ class StoreAwareSnapshotMixin:
                 LOG.error('%s: snapshots, backups and shelves of this host '
                           'will fail until it is fixed.', message)
 
-    def _retry_pending_cleanups(self):
-        """Leftovers of outages before a restart are not forgotten."""
-        try:
-            self._store_aware_uploads.retry_pending_cleanups()
-        except Exception as e:
-            LOG.warning('Could not retry pending cleanups at start-up: %s', e)
-
     def snapshot(self, context, instance, image_id, update_task_state):
         with self._store_aware_uploads.upload(context, instance, image_id):
             super().snapshot(context, instance, image_id, update_task_state)
@@ -65,7 +58,8 @@ class LibvirtDriver(StoreAwareSnapshotMixin, libvirt_driver.LibvirtDriver):
     def init_host(self, host):
         super().init_host(host)
         self._check_configured_store()
-        self._retry_pending_cleanups()
+        # Leftovers of outages before a restart are not forgotten.
+        self._store_aware_uploads.retry_pending_cleanups()
 
 
 __all__ = ['LibvirtDriver', 'StoreAwareSnapshotMixin']

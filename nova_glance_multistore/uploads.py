@@ -127,10 +127,17 @@ class StoreAwareUploads:
 
         Runs before every upload of this host and when nova-compute starts:
         unfinished images are deleted from Glance, rbd clones and disk
-        snapshots removed from Ceph. The file is read once; nova's service
-        credentials are fetched once, and only for an image whose
-        requester's context is gone.
+        snapshots removed from Ceph. Never raises: old leftovers must not
+        fail the snapshot about to run, or nova-compute's start.
         """
+        try:
+            self._retry_pending_cleanups()
+        except Exception as e:
+            LOG.warning('Pending cleanups stay pending: %s', e)
+
+    def _retry_pending_cleanups(self):
+        # The file is read once; nova's service credentials are fetched
+        # once, and only for an image whose requester's context is gone.
         entries = self.pending.entries()
         if not entries:
             return

@@ -89,3 +89,36 @@ def test_rbd_retry_with_ceph_unreachable_keeps_everything(tmp_path):
     ceph_native.retry_pending_rbd_cleanups(pending, pending.entries(),
                                            unreachable)
     assert len(pending.entries()) == 1
+
+
+def test_retry_never_fails_the_upload_about_to_run(tmp_path, monkeypatch):
+    """Keystone down: the leftover stays pending, nothing is raised."""
+    from oslo_config import cfg
+
+    from nova_glance_multistore import glance_client
+    from nova_glance_multistore import opts
+    from nova_glance_multistore import uploads
+
+    conf = cfg.ConfigOpts()
+    opts.register_opts(conf)
+    conf([])
+
+    class Glance:
+        FAILED = 'failed'
+
+        def stores_info(self, context):
+            return []
+
+        def discard_unfinished_image(self, context, image_id, instance=None):
+            raise AssertionError('must not be asked without credentials')
+
+    def keystone_down(conf):
+        raise IOError('keystone unreachable')
+
+    monkeypatch.setattr(glance_client, 'service_context', keystone_down)
+    pending = pc.PendingCleanups(str(tmp_path / 'p.json'))
+    key = pending.add(pc.GLANCE_IMAGE, image_id='i', instance_uuid='u')
+    host = uploads.StoreAwareUploads(conf, glance=Glance(),
+                                     pipeline=object(), pending=pending)
+    host.retry_pending_cleanups()
+    assert [k for k, _ in pending.entries()] == [key]
