@@ -24,14 +24,30 @@ LOG = logging.getLogger(__name__)
 BOOT_IMAGE_BYTES = 1024 * 1024
 
 
-def multistore_skip_checks(test_class):
-    """Class-level skips shared by every test class of the plugin."""
-    if not CONF.service_available.nova_glance_multistore:
-        raise test_class.skipException(
-            'nova-glance-multistore is not available '
-            '([service_available] nova_glance_multistore = False)')
-    if not CONF.service_available.glance:
-        raise test_class.skipException('Glance is not available')
+class StoresClientMixin(object):
+    """What every test class of the plugin shares.
+
+    The class-level skips (plugin or Glance not available) and
+    ``stores_client``, the plugin's image-stores client for the primary
+    user. Put it first among the bases so its ``super()`` calls reach
+    tempest's.
+    """
+
+    @classmethod
+    def skip_checks(cls):
+        super(StoresClientMixin, cls).skip_checks()
+        if not CONF.service_available.nova_glance_multistore:
+            raise cls.skipException(
+                'nova-glance-multistore is not available '
+                '([service_available] nova_glance_multistore = False)')
+        if not CONF.service_available.glance:
+            raise cls.skipException('Glance is not available')
+
+    @classmethod
+    def setup_clients(cls):
+        super(StoresClientMixin, cls).setup_clients()
+        cls.stores_client = (
+            cls.os_primary.nova_glance_multistore.ImageStoresClient())
 
 
 def image_id_from_response(resp):
@@ -42,7 +58,7 @@ def image_id_from_response(resp):
     return data_utils.parse_image_id(resp.response['location'])
 
 
-class MultistoreComputeTest(base.BaseV2ComputeTest):
+class MultistoreComputeTest(StoresClientMixin, base.BaseV2ComputeTest):
     """Boots servers from an image in ``boot_store`` and snapshots them.
 
     ``resource_setup`` reads ``GET /v2/info/stores`` and skips the class
@@ -61,17 +77,10 @@ class MultistoreComputeTest(base.BaseV2ComputeTest):
     @classmethod
     def skip_checks(cls):
         super(MultistoreComputeTest, cls).skip_checks()
-        multistore_skip_checks(cls)
         if not CONF.compute_feature_enabled.snapshot:
             raise cls.skipException(
                 'Compute snapshots are disabled '
                 '([compute-feature-enabled] snapshot = False)')
-
-    @classmethod
-    def setup_clients(cls):
-        super(MultistoreComputeTest, cls).setup_clients()
-        cls.stores_client = (
-            cls.os_primary.nova_glance_multistore.ImageStoresClient())
 
     @classmethod
     def resource_setup(cls):

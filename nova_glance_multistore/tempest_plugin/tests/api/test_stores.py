@@ -11,24 +11,17 @@ from nova_glance_multistore.tempest_plugin.tests.api import base
 CONF = config.CONF
 
 
-class ExpectedStoresTest(test.BaseTestCase):
+class ExpectedStoresTest(base.StoresClientMixin, test.BaseTestCase):
 
     credentials = ['primary']
 
     @classmethod
     def skip_checks(cls):
         super(ExpectedStoresTest, cls).skip_checks()
-        base.multistore_skip_checks(cls)
         if not CONF.nova_glance_multistore.expected_stores:
             raise cls.skipException(
                 'No stores expected ([nova_glance_multistore] '
                 'expected_stores is empty)')
-
-    @classmethod
-    def setup_clients(cls):
-        super(ExpectedStoresTest, cls).setup_clients()
-        cls.stores_client = (
-            cls.os_primary.nova_glance_multistore.ImageStoresClient())
 
     @decorators.idempotent_id('eb91dc35-9405-4fbb-bbe0-2cec900ff853')
     def test_expected_stores_enabled(self):
