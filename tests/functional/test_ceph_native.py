@@ -267,6 +267,24 @@ def wait_active(glance, image_id, timeout=30, token=None):
     raise AssertionError('image %s not active: %s' % (image_id, image))
 
 
+def assert_stored(glance, image_id, store, content, token=None):
+    """Glance says: active, in ``store``, holding the instance disk's bytes.
+
+    :returns: the image.
+    """
+    image = wait_active(glance, image_id, token=token)
+    assert image['stores'] == store, image
+    assert glance.image_data(image_id, token=token) == content
+    return image
+
+
+def assert_only_the_image_left(cluster, image_id, disk_name):
+    """Pool ``snapshots`` holds the image alone; no disk snapshot is left."""
+    state = pool_state(cluster)
+    assert state['snapshots'] == {image_id: ['snap']}
+    assert state['vms'][disk_name] == []
+
+
 def test_mapping_from_config_when_detail_is_not_readable(
         rbd_compute, clusters, ceph_glance, rbd_disk):
     c0, _ = clusters
@@ -356,13 +374,9 @@ def test_nova_snapshot_of_rbd_guest_is_ceph_native_into_target_store(
     rbd_compute.set('glance', 'store', 'ceph0snap')
     image_id = snapshot_guest(rbd_compute, instance, SERVICE_TOKEN,
                               ceph_glance)
-    image = wait_active(ceph_glance, image_id)
-    assert image['stores'] == 'ceph0snap'
+    image = assert_stored(ceph_glance, image_id, 'ceph0snap', content)
     assert image['size'] == len(content)
-    assert ceph_glance.image_data(image_id) == content
-    state = pool_state(c0)
-    assert state['snapshots'] == {image_id: ['snap']}
-    assert state['vms'][name] == []
+    assert_only_the_image_left(c0, image_id, name)
     import rbd
     client = admin(c0)
     with client.open_ioctx('snapshots') as ioctx:
@@ -382,13 +396,9 @@ def test_without_service_role_nova_streams_into_target_store(
     rbd_compute.set('glance', 'store', 'ceph0snap')
     image_id = snapshot_guest(rbd_compute, instance, USER_TOKEN,
                               ceph_glance)
-    image = wait_active(ceph_glance, image_id)
-    assert image['stores'] == 'ceph0snap'
-    assert ceph_glance.image_data(image_id) == content
+    assert_stored(ceph_glance, image_id, 'ceph0snap', content)
     # Only Glance's own copy is in the pool; our clone was removed.
-    state = pool_state(c0)
-    assert state['snapshots'] == {image_id: ['snap']}
-    assert state['vms'][name] == []
+    assert_only_the_image_left(c0, image_id, name)
     assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
     ceph_glance.delete_image(image_id)
 
@@ -402,9 +412,7 @@ def test_other_cluster_target_streams_from_rbd_guest(
     before = pool_state(c0)
     image_id = snapshot_guest(rbd_compute, instance, SERVICE_TOKEN,
                               ceph_glance)
-    image = wait_active(ceph_glance, image_id)
-    assert image['stores'] == 'ceph1'
-    assert ceph_glance.image_data(image_id) == content
+    assert_stored(ceph_glance, image_id, 'ceph1', content)
     assert pool_state(c0) == before
     assert pool_state(c1)['images'] == {image_id: ['snap']}
     assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
@@ -526,13 +534,10 @@ def test_keystone_service_token_gates_the_ceph_native_path(
     image_id = compute.create_queued_image(ctxt, instance)
     compute.snapshot(ctxt, instance, image_id)
     admin_token, _ = keystone.token('admin', 'admin')
-    image = wait_active(ks_glance, image_id, token=admin_token)
-    assert image['stores'] == 'ceph0snap'
+    image = assert_stored(ks_glance, image_id, 'ceph0snap', content,
+                          token=admin_token)
     assert image['owner'] == ctxt.project_id
-    assert ks_glance.image_data(image_id, token=admin_token) == content
-    state = pool_state(c0)
-    assert state['snapshots'] == {image_id: ['snap']}
-    assert state['vms'][name] == []
+    assert_only_the_image_left(c0, image_id, name)
     assert stored_object_size(c0, 'snapshots', image_id) == (
         CLONED if service_token else STREAMED)
     assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
@@ -555,12 +560,8 @@ def test_glance_refusing_the_location_removes_the_clone_and_streams(
     ctxt.roles = ['member', 'reader', 'service']
     image_id = rbd_compute.create_queued_image(ctxt, instance)
     rbd_compute.snapshot(ctxt, instance, image_id)
-    image = wait_active(ceph_glance, image_id)
-    assert image['stores'] == 'ceph0snap'
-    assert ceph_glance.image_data(image_id) == content
-    state = pool_state(c0)
-    assert state['snapshots'] == {image_id: ['snap']}
-    assert state['vms'][name] == []
+    assert_stored(ceph_glance, image_id, 'ceph0snap', content)
+    assert_only_the_image_left(c0, image_id, name)
     assert stored_object_size(c0, 'snapshots', image_id) == STREAMED
     assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
     ceph_glance.delete_image(image_id)
@@ -658,9 +659,7 @@ def test_osd_stopped_during_ceph_native_path(
 
             image_id = host.create_queued_image(ctxt, instance)
             host.snapshot(ctxt, instance, image_id)
-            image = wait_active(glance, image_id)
-            assert image['stores'] == 'faultsnap'
-            assert glance.image_data(image_id) == content
+            assert_stored(glance, image_id, 'faultsnap', content)
             state = pool_state(cluster)
             assert state['snapshots'] == {image_id: ['snap']}
             assert state['vms'] == {name: []}
