@@ -8,6 +8,8 @@ pending cleanups when Ceph cannot be reached), and the caller streams into
 the target store instead.
 """
 
+import time
+
 from nova import exception as nova_exception
 from nova.storage import rbd_utils
 from nova.virt.libvirt import imagebackend
@@ -111,27 +113,38 @@ def remove_disk_snapshot(driver, fsid, pool, image, snapshot, pending):
                     image=image, snapshot=snapshot)
 
 
-def retry_pending_rbd_cleanups(pending, entries, driver_factory=None):
+def retry_pending_rbd_cleanups(pending, entries, driver_factory=None,
+                               deadline=None, clock=time.monotonic):
     """Remove the clones and disk snapshots a Ceph outage left behind.
 
     ``entries`` are ``pending.entries()`` as the caller read them. Only rbd
     entries of the cluster nova-compute's rbd driver reaches (same fsid)
-    are touched; each one that still fails stays recorded.
+    are touched; each one that still fails stays recorded. No new removal
+    starts once ``clock()`` reaches ``deadline``.
+
+    :returns: (keys attempted, keys still pending that were due)
     """
     entries = [(key, entry) for key, entry in entries
                if entry['kind'] != pending_cleanups.GLANCE_IMAGE]
     if not entries:
-        return
+        return [], []
     try:
         driver = (driver_factory or rbd_utils.RBDDriver)()
         fsid = driver.get_fsid()
     except Exception as e:
         LOG.warning('%(count)d rbd leftovers stay pending: cannot reach '
                     'Ceph (%(error)s).', {'count': len(entries), 'error': e})
-        return
+        keys = [key for key, _entry in entries]
+        return keys, keys
+    attempted, failed = [], []
     for key, entry in entries:
         if entry.get('fsid') != fsid:
+            # Another cluster's: kept, and not looked at again at once.
+            failed.append(key)
             continue
+        if deadline is not None and clock() >= deadline:
+            break
+        attempted.append(key)
         try:
             if entry['kind'] == pending_cleanups.RBD_CLONE:
                 _remove_clone(driver, entry['pool'], entry['image'])
@@ -141,10 +154,12 @@ def retry_pending_rbd_cleanups(pending, entries, driver_factory=None):
         except Exception as e:
             LOG.warning('Pending rbd cleanup %(key)s failed again: '
                         '%(error)s', {'key': key, 'error': e})
+            failed.append(key)
             continue
         LOG.info('Removed rbd leftover %(key)s of an earlier failed '
                  'snapshot.', {'key': key})
         pending.remove(key)
+    return attempted, failed
 
 
 def can_register_rbd_location(conf, context):

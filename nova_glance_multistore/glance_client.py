@@ -5,9 +5,14 @@ Going through ``nova.image.glance.GlanceClientWrapper`` means the same
 the rest of nova-compute.
 """
 
+import hashlib
+import threading
+import weakref
+
 import glanceclient.exc
 from nova import context as nova_context
 from nova.image import glance
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_glance_multistore import exception
@@ -57,11 +62,13 @@ class GlanceFacts:
         image schema, doubling the calls each snapshot costs.
         """
         try:
-            _resp, body = self._call(context, 'get',
-                                     '/v2/images/%s' % image_id,
-                                     controller='http_client')
+            return self._image(context, image_id)
         except (glanceclient.exc.HTTPNotFound, glanceclient.exc.HTTPForbidden):
             return None
+
+    def _image(self, context, image_id):
+        _resp, body = self._call(context, 'get', '/v2/images/%s' % image_id,
+                                 controller='http_client')
         return body if isinstance(body, dict) else None
 
     def image_stores(self, context, image_id):
@@ -77,6 +84,9 @@ class GlanceFacts:
     DELETED = 'deleted'
     KEPT = 'kept'  # gone already, or holds data
     FAILED = 'failed'  # Glance could not be asked: try again later
+    # Glance refused these credentials (401/403: an expired token, a user
+    # who may not see or delete it): try again with other ones.
+    REFUSED = 'refused'
 
     def discard_unfinished_image(self, context, image_id, instance=None):
         """Delete an image that never received its data.
@@ -87,10 +97,14 @@ class GlanceFacts:
         user's data), and cleanup errors are logged, not raised, so the
         caller's original error is the one the user sees.
 
-        :returns: DELETED, KEPT, or FAILED when Glance could not be asked.
+        :returns: DELETED, KEPT, REFUSED when Glance refused ``context``
+            (401/403), or FAILED when Glance could not be asked.
         """
         try:
-            image = self.image(context, image_id)
+            try:
+                image = self._image(context, image_id)
+            except glanceclient.exc.HTTPNotFound:
+                image = None
             if image is None:
                 return self.KEPT
             status = image.get('status')
@@ -105,6 +119,13 @@ class GlanceFacts:
                      {'image_id': image_id, 'status': status},
                      instance=instance)
             return self.DELETED
+        except (glanceclient.exc.HTTPUnauthorized,
+                glanceclient.exc.HTTPForbidden) as e:
+            LOG.warning('Glance refused to delete unfinished image '
+                        '%(image_id)s with these credentials: %(error)s',
+                        {'image_id': image_id, 'error': _http_reason(e)},
+                        instance=instance)
+            return self.REFUSED
         except Exception as e:
             LOG.warning('Could not delete unfinished image %(image_id)s: '
                         '%(error)s', {'image_id': image_id, 'error': e},
@@ -118,6 +139,14 @@ def _http_reason(error):
     return 'HTTP %s: %s' % (code, details) if code else details
 
 
+# id(conf) -> (weakref to conf, options fingerprint, auth plugin, session):
+# one keystoneauth plugin per configuration, so its cached token is reused
+# until shortly before it expires (keystoneauth re-authenticates by itself
+# then). ConfigOpts is not hashable, hence the id and the weakref check.
+_SERVICE_AUTH = {}
+_SERVICE_AUTH_LOCK = threading.Lock()
+
+
 def service_context(conf):
     """An admin RequestContext for calls made outside a user request.
 
@@ -127,16 +156,13 @@ def service_context(conf):
     placeholder token, which is enough for a Glance deployed without
     Keystone. The context carries the service user's catalog, so nova's
     Glance client finds the image endpoint as it does for a user request
-    (devstack configures no ``[glance] endpoint_override``).
+    (devstack configures no ``[glance] endpoint_override``). Keystone is
+    asked once per token lifetime, not once per call.
     """
-    from keystoneauth1 import loading as ks_loading
-
     ctxt = nova_context.get_admin_context()
     token = 'unused-without-keystone'
     if conf.service_user.auth_type:
-        auth = ks_loading.load_auth_from_conf_options(conf, 'service_user')
-        session = ks_loading.load_session_from_conf_options(
-            conf, 'service_user', auth=auth)
+        auth, session = _service_auth(conf)
         access = auth.get_access(session)
         token = access.auth_token
         ctxt.user_id = access.user_id
@@ -147,6 +173,62 @@ def service_context(conf):
                 access.service_catalog.catalog or [])
     ctxt.auth_token = token
     return ctxt
+
+
+def _service_auth(conf):
+    """The (auth plugin, session) of ``[service_user]``, made once.
+
+    Made again when those options change (a reconfigured host or test), so
+    a stale plugin is never used; the fingerprint is a hash, no password is
+    kept apart from the configuration itself.
+    """
+    from keystoneauth1 import loading as ks_loading
+
+    fingerprint = _options_fingerprint(conf, ks_loading)
+    cached = _cached_service_auth(conf, fingerprint)
+    if cached is not None:
+        return cached
+    auth = ks_loading.load_auth_from_conf_options(conf, 'service_user')
+    session = ks_loading.load_session_from_conf_options(
+        conf, 'service_user', auth=auth)
+    with _SERVICE_AUTH_LOCK:
+        cached = _cached_service_auth(conf, fingerprint, locked=True)
+        if cached is not None:
+            return cached  # another caller made one first
+        for key, entry in list(_SERVICE_AUTH.items()):
+            if entry[0]() is None:
+                del _SERVICE_AUTH[key]  # that configuration is gone
+        _SERVICE_AUTH[id(conf)] = (weakref.ref(conf), fingerprint, auth,
+                                   session)
+    return auth, session
+
+
+def _cached_service_auth(conf, fingerprint, locked=False):
+    if not locked:
+        with _SERVICE_AUTH_LOCK:
+            return _cached_service_auth(conf, fingerprint, locked=True)
+    entry = _SERVICE_AUTH.get(id(conf))
+    if entry is None or entry[0]() is not conf or entry[1] != fingerprint:
+        return None
+    return entry[2], entry[3]
+
+
+def _options_fingerprint(conf, ks_loading):
+    group = conf.service_user
+    plugin_opts = ks_loading.get_auth_plugin_conf_options(group.auth_type)
+    # As keystoneauth's loader does, so the first fingerprint already sees
+    # the plugin's values (registering the same options again is a no-op).
+    conf.register_opts(plugin_opts, group='service_user')
+    names = ['auth_type'] + sorted(
+        {opt.dest for opt in
+         plugin_opts + ks_loading.get_session_conf_options()})
+    values = []
+    for name in names:
+        try:
+            values.append((name, group[name]))
+        except (KeyError, AttributeError, cfg.NoSuchOptError):
+            values.append((name, None))
+    return hashlib.sha256(repr(values).encode()).hexdigest()
 
 
 def v2_catalog(catalog):

@@ -105,6 +105,27 @@ not remove. They are retried before every snapshot, backup and shelve of
 this host and when nova-compute starts, also after a restart. The file holds
 ids and pool names only, never credentials.
 """),
+    cfg.IntOpt(
+        'pending_cleanups_time_budget',
+        default=5,
+        min=1,
+        help="""
+Seconds that retrying pending cleanups (see ``pending_cleanups_file``) may
+add to a snapshot, backup or shelve of this host, and to nova-compute's
+start. Once they are spent no further cleanup is started, and a Glance or
+Ceph that hangs delays the snapshot by no more than this: the retry goes on
+in the background and what it did not finish stays pending.
+"""),
+    cfg.IntOpt(
+        'pending_cleanups_retry_interval',
+        default=60,
+        min=0,
+        help="""
+Seconds before a pending cleanup whose retry failed (Glance or Ceph still
+unreachable) is tried again, so that during an outage the same leftovers are
+not retried before every snapshot of this host. A restart of nova-compute
+retries them all at once.
+"""),
 ]
 
 

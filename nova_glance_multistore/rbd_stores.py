@@ -8,6 +8,9 @@ rbd_store_locations``.
 """
 
 import dataclasses
+import threading
+import time
+import weakref
 
 from oslo_log import log as logging
 
@@ -71,7 +74,57 @@ def known_locations(conf, glance, context):
     return found
 
 
+class DetailCache:
+    """The parsed stores/detail of one Glance, reused for a TTL.
+
+    Shared by concurrent snapshots: a lock guards the value, not the fetch,
+    so two callers during a miss may both ask Glance, and each keeps a
+    complete answer. Only answers are cached, never a failure.
+    """
+
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._value = None
+        self._expires = None
+
+    def get(self, ttl, fetch):
+        now = self._clock()
+        with self._lock:
+            if self._expires is not None and now < self._expires:
+                return self._value
+        value = fetch()
+        if value is not None and ttl > 0:
+            with self._lock:
+                self._value, self._expires = value, now + ttl
+        return value
+
+
+# GlanceFacts -> DetailCache: one per Glance client, gone with it.
+_DETAIL_CACHES = weakref.WeakKeyDictionary()
+_DETAIL_CACHES_LOCK = threading.Lock()
+
+
+def _detail_cache(glance):
+    with _DETAIL_CACHES_LOCK:
+        cache = _DETAIL_CACHES.get(glance)
+        if cache is None:
+            cache = _DETAIL_CACHES[glance] = DetailCache()
+        return cache
+
+
 def _stores_detail(conf, glance, context):
+    """Parsed stores/detail, cached for ``stores_cache_ttl`` seconds.
+
+    Glance's store layout changes only when glance-api is reconfigured, as
+    for ``GET /v2/info/stores``.
+    """
+    return _detail_cache(glance).get(
+        conf.glance_multistore.stores_cache_ttl,
+        lambda: _fetch_stores_detail(conf, glance, context))
+
+
+def _fetch_stores_detail(conf, glance, context):
     try:
         return from_stores_detail(glance.stores_info_detail(context))
     except Exception as e:

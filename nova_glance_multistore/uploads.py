@@ -8,6 +8,8 @@ does not do for shelve.
 """
 
 import contextlib
+import threading
+import time
 
 from oslo_log import log as logging
 
@@ -24,6 +26,11 @@ from nova_glance_multistore import validation
 
 LOG = logging.getLogger(__name__)
 
+# Seconds a failed upload's request context is kept to delete its image
+# later: its token may expire soon after (then nova's service user asks),
+# and the map must not grow forever.
+REQUESTER_CONTEXT_TTL = 600
+
 
 class StoreAwareUploads:
     """Everything one nova-compute needs for store-aware uploads."""
@@ -39,10 +46,17 @@ class StoreAwareUploads:
         # What an outage kept us from cleaning up, kept across restarts.
         self.pending = pending or pending_cleanups.PendingCleanups(
             conf.glance_multistore.pending_cleanups_file)
-        # image id -> context of the request that made it, while we run:
-        # a pending image is deleted with its owner's context if we still
-        # have it, else with nova's service credentials.
+        # image id -> (when, context of the request that made it), for
+        # REQUESTER_CONTEXT_TTL seconds: a pending image is deleted with its
+        # owner's context while we have it and Glance accepts it, else with
+        # nova's service credentials.
         self._contexts = {}
+        self._contexts_lock = threading.Lock()
+        # One retry of the pending cleanups at a time; pending key -> when a
+        # cleanup that failed may be tried again.
+        self._retry_lock = threading.Lock()
+        self._not_before = {}
+        self._clock = time.monotonic
 
     def image_api(self):
         """nova's image API, sending each upload to its registered store."""
@@ -113,14 +127,36 @@ class StoreAwareUploads:
     def _discard(self, context, image_id, instance):
         result = self.glance.discard_unfinished_image(context, image_id,
                                                       instance)
-        if result == self.glance.FAILED:
+        if result in (self.glance.FAILED, self.glance.REFUSED):
             LOG.warning('Image %(image_id)s will be deleted once Glance '
                         'answers again.', {'image_id': image_id},
                         instance=instance)
-            self._contexts[image_id] = context
+            if result == self.glance.FAILED:
+                self._remember_context(image_id, context)
             self.pending.add(pending_cleanups.GLANCE_IMAGE,
                              image_id=image_id,
                              instance_uuid=instance.uuid)
+
+    def _remember_context(self, image_id, context):
+        now = self._clock()
+        with self._contexts_lock:
+            self._forget_old_contexts(now)
+            self._contexts[image_id] = (now, context)
+
+    def _forget_old_contexts(self, now):
+        for image_id, (since, _ctxt) in list(self._contexts.items()):
+            if now - since >= REQUESTER_CONTEXT_TTL:
+                del self._contexts[image_id]
+
+    def _requester_context(self, image_id):
+        with self._contexts_lock:
+            self._forget_old_contexts(self._clock())
+            remembered = self._contexts.get(image_id)
+        return remembered[1] if remembered else None
+
+    def _forget_context(self, image_id):
+        with self._contexts_lock:
+            self._contexts.pop(image_id, None)
 
     def retry_pending_cleanups(self):
         """Remove what an earlier outage left behind, now that it may be over.
@@ -128,35 +164,118 @@ class StoreAwareUploads:
         Runs before every upload of this host and when nova-compute starts:
         unfinished images are deleted from Glance, rbd clones and disk
         snapshots removed from Ceph. Never raises: old leftovers must not
-        fail the snapshot about to run, or nova-compute's start.
+        fail the snapshot about to run, or nova-compute's start. Adds at
+        most ``[glance_multistore] pending_cleanups_time_budget`` seconds:
+        the retry runs in a worker (a green thread under eventlet, a thread
+        otherwise) that starts no new cleanup once the budget is spent; one
+        stuck on a hung Glance or Ceph finishes in the background while the
+        snapshot goes on, and no other retry starts meanwhile.
         """
         try:
-            self._retry_pending_cleanups()
+            entries = self.pending.entries()
         except Exception as e:
             LOG.warning('Pending cleanups stay pending: %s', e)
-
-    def _retry_pending_cleanups(self):
-        # The file is read once; nova's service credentials are fetched
-        # once, and only for an image whose requester's context is gone.
-        entries = self.pending.entries()
+            return
         if not entries:
             return
-        service = None
-        for key, entry in entries:
+        if not self._retry_lock.acquire(blocking=False):
+            LOG.warning('Pending cleanups: the previous retry is still '
+                        'running (Glance or Ceph hanging?); not starting '
+                        'another one.')
+            return
+        budget = self.conf.glance_multistore.pending_cleanups_time_budget
+        deadline = self._clock() + budget
+        done = threading.Event()
+
+        def retry():
+            try:
+                self._retry_pending_cleanups(entries, deadline)
+            except Exception as e:
+                LOG.warning('Pending cleanups stay pending: %s', e)
+            finally:
+                self._retry_lock.release()
+                done.set()
+
+        try:
+            threading.Thread(target=retry, name='pending-cleanups',
+                             daemon=True).start()
+        except Exception as e:
+            self._retry_lock.release()
+            LOG.warning('Pending cleanups stay pending: %s', e)
+            return
+        if not done.wait(budget):
+            LOG.warning('Pending cleanups: a retry is still waiting for '
+                        'Glance or Ceph after %(budget)d seconds '
+                        '([glance_multistore] pending_cleanups_time_budget); '
+                        'going on without it, it finishes in the '
+                        'background.', {'budget': budget})
+
+    def _retry_pending_cleanups(self, entries, deadline):
+        """Retry ``entries`` (the file as read) until ``deadline``.
+
+        :returns: the keys attempted.
+        """
+        now = self._clock()
+        interval = self.conf.glance_multistore.pending_cleanups_retry_interval
+        for key in list(self._not_before):
+            if self._not_before[key] <= now:
+                del self._not_before[key]
+        due = [(key, entry) for key, entry in entries
+               if key not in self._not_before]
+        attempted = []
+        failed = []
+        service = None  # fetched once, only when an image needs it
+        for key, entry in due:
             if entry['kind'] != pending_cleanups.GLANCE_IMAGE:
                 continue
+            if self._clock() >= deadline:
+                break
+            attempted.append(key)
             image_id = entry['image_id']
-            owner = self._contexts.get(image_id)
-            if owner is None:
+            result = None
+            owner = self._requester_context(image_id)
+            if owner is not None:
+                result = self.glance.discard_unfinished_image(owner,
+                                                              image_id)
+                if result == self.glance.REFUSED:
+                    # The requester's token expired or was revoked.
+                    self._forget_context(image_id)
+                    result = None
+            if result is None:
                 if service is None:
-                    service = glance_client.service_context(self.conf)
-                owner = service
-            result = self.glance.discard_unfinished_image(owner, image_id)
-            if result != self.glance.FAILED:
+                    try:
+                        service = glance_client.service_context(self.conf)
+                    except Exception as e:
+                        LOG.warning('Pending deletions of unfinished images '
+                                    'wait: no service credentials (%s).', e)
+                        service = False
+                result = (self.glance.discard_unfinished_image(service,
+                                                               image_id)
+                          if service else self.glance.FAILED)
+            if result in (self.glance.DELETED, self.glance.KEPT):
                 self.pending.remove(key)
-                self._contexts.pop(image_id, None)
-        if _images_type(self.conf) == 'rbd':
-            ceph_native.retry_pending_rbd_cleanups(self.pending, entries)
+                self._forget_context(image_id)
+            else:
+                failed.append(key)
+        rbd = [(key, entry) for key, entry in due
+               if entry['kind'] != pending_cleanups.GLANCE_IMAGE]
+        if rbd and self._clock() < deadline:
+            # Whatever [libvirt] images_type is now: a host moved off rbd
+            # still has the leftovers of its rbd days.
+            rbd_attempted, rbd_failed = ceph_native.retry_pending_rbd_cleanups(
+                self.pending, rbd, deadline=deadline, clock=self._clock)
+            attempted.extend(rbd_attempted)
+            failed.extend(rbd_failed)
+        retry_at = self._clock() + interval
+        for key in failed:
+            self._not_before[key] = retry_at
+        LOG.info('Pending cleanups: %(attempted)d of %(due)d due retried, '
+                 '%(failed)d failed again (next try in %(interval)d s), '
+                 '%(waiting)d waiting after an earlier failure.',
+                 {'attempted': len(attempted), 'due': len(due),
+                  'failed': len(failed), 'interval': interval,
+                  'waiting': len(entries) - len(due)})
+        return attempted
 
     def pending_discards(self):
         """Ids of the unfinished images still to delete from Glance."""
@@ -182,10 +301,3 @@ class StoreAwareUploads:
                                                 stores)))]
         return [(True, '[glance] store %s is a writable Glance store' %
                  validation.printable(store))]
-
-
-def _images_type(conf):
-    try:
-        return conf.libvirt.images_type
-    except (AttributeError, KeyError, LookupError):
-        return None
