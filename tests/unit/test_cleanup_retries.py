@@ -212,8 +212,12 @@ def test_budget_stops_starting_new_cleanups(tmp_path, service):
 
 def test_hung_glance_delays_the_snapshot_by_the_budget_only(tmp_path,
                                                             service, caplog):
-    release = threading.Event()
-    glance = FakeGlance(on_call=lambda context, image_id: release.wait(60))
+    release, returned = threading.Event(), threading.Event()
+
+    def hang(context, image_id):
+        release.wait(20)
+        returned.set()
+    glance = FakeGlance(on_call=hang)
     host = make_host(tmp_path, glance, make_conf(
         pending_cleanups_time_budget=1))
     host._clock = time.monotonic  # the budget is real time here
@@ -221,7 +225,7 @@ def test_hung_glance_delays_the_snapshot_by_the_budget_only(tmp_path,
     try:
         host.retry_pending_cleanups()
         # Back while Glance still hangs in the first call.
-        assert not release.is_set()
+        assert not returned.is_set()
         assert glance.calls == [(SERVICE, 'i0')]
         assert any('still waiting' in r.getMessage() for r in caplog.records)
         # The next snapshot does not start a second retry meanwhile.
