@@ -30,6 +30,8 @@ LOG = logging.getLogger(__name__)
 # later: its token may expire soon after (then nova's service user asks),
 # and the map must not grow forever.
 REQUESTER_CONTEXT_TTL = 600
+# What discard_unfinished_image() answers (any Glance facts object).
+_RESULTS = glance_client.GlanceFacts
 
 
 class StoreAwareUploads:
@@ -127,11 +129,11 @@ class StoreAwareUploads:
     def _discard(self, context, image_id, instance):
         result = self.glance.discard_unfinished_image(context, image_id,
                                                       instance)
-        if result in (self.glance.FAILED, self.glance.REFUSED):
+        if result in (_RESULTS.FAILED, _RESULTS.REFUSED):
             LOG.warning('Image %(image_id)s will be deleted once Glance '
                         'answers again.', {'image_id': image_id},
                         instance=instance)
-            if result == self.glance.FAILED:
+            if result == _RESULTS.FAILED:
                 self._remember_context(image_id, context)
             self.pending.add(pending_cleanups.GLANCE_IMAGE,
                              image_id=image_id,
@@ -237,7 +239,7 @@ class StoreAwareUploads:
             if owner is not None:
                 result = self.glance.discard_unfinished_image(owner,
                                                               image_id)
-                if result == self.glance.REFUSED:
+                if result == _RESULTS.REFUSED:
                     # The requester's token expired or was revoked.
                     self._forget_context(image_id)
                     result = None
@@ -251,8 +253,8 @@ class StoreAwareUploads:
                         service = False
                 result = (self.glance.discard_unfinished_image(service,
                                                                image_id)
-                          if service else self.glance.FAILED)
-            if result in (self.glance.DELETED, self.glance.KEPT):
+                          if service else _RESULTS.FAILED)
+            if result in (_RESULTS.DELETED, _RESULTS.KEPT):
                 self.pending.remove(key)
                 self._forget_context(image_id)
             else:
