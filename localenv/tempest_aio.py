@@ -7,22 +7,29 @@
 3. nova-compute restarted with ``[glance] store`` set: the plugin's
    ``NGM_SNAPSHOT_STORE`` and its post-config and test-config phases
    again (never an edit by hand), then the dedicated-store tests only.
-4. With Ceph (the cloud has it when Ceph is installed; ``--no-ceph``
-   turns it off): nova-compute restarted on rbd instance disks, as with
-   devstack-plugin-ceph (``Cloud.emulate_devstack_plugin_ceph_nova``),
-   with ``NGM_SNAPSHOT_STORE`` set to the rbd store; the plugin's
-   post-config then computes ``ceph_native = True`` for tempest. Then the
+4. With Ceph (the cloud has it when Ceph is installed): nova-compute
+   restarted on rbd instance disks, as with devstack-plugin-ceph
+   (``Cloud.emulate_devstack_plugin_ceph_nova``), with
+   ``NGM_SNAPSHOT_STORE`` set to the rbd store; the plugin's post-config
+   then computes ``ceph_native = True`` for tempest. Then the
    ceph-native and dedicated-store tests, and a check outside tempest: a
    snapshot's clone is in the store's pool and nova-compute logged the
    ceph-native path.
 5. Down, always, even when a phase failed. The exit code is non-zero when
    any phase failed; every phase's time is printed at the end.
+
+Green means it ran: a tempest phase fails when tempest skipped a test
+that is not in ``EXPECTED_SKIPS`` (read from ``stestr last --subunit``),
+and the Ceph phase fails when Ceph is installed but ``--no-ceph`` turned
+it off, or (``NGM_STRICT=1``, as ``tools/test.sh`` runs it) when Ceph is
+missing.
 """
 
 import argparse
 import configparser
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -48,16 +55,106 @@ DEDICATED_STORE = 'archive'
 CEPH_NATIVE_STORE = 'robust'
 CEPH_NATIVE_LOG = 'ceph-native snapshot into pool'
 
+# The skips tempest may report here, {phase: {test id regex: why}}; any
+# other skip fails the phase. A class-level skip's id is
+# ``setUpClass (<module>.<Class>)``, so the regexes match class names.
+PLUGIN_TESTS = r'^(setUpClass \()?nova_glance_multistore\.tempest_plugin\.'
+NO_CINDER = ('no cinder in this cloud ([service_available] cinder = '
+             'False): nova-api snapshots volume-backed servers itself')
+EXPECTED_SKIPS = {
+    'plugin + upstream': {
+        PLUGIN_TESTS + r'.*\.VolumeBackedSnapshotTest\b': NO_CINDER,
+        PLUGIN_TESTS + r'.*\.DedicatedStoreSnapshotTest\b':
+            'no [glance] store yet: the dedicated-store and ceph-native '
+            'phases run it',
+        PLUGIN_TESTS + r'.*\.CephNativeSnapshotTest\b':
+            'local instance disks: the ceph-native phase runs it',
+    },
+    'dedicated store': {},
+    'ceph-native': {},
+}
+SKIPS_SCRIPT = '''
+import json, sys
+import subunit, testtools
+skips = []
+def on_test(test):
+    if test["status"] == "skip":
+        reason = test["details"].get("reason")
+        skips.append([test["id"], reason.as_text() if reason else ""])
+stream = subunit.ByteStreamToStreamResult(sys.stdin.buffer,
+                                          non_subunit_name="stdout")
+result = testtools.StreamToDict(on_test)
+result.startTestRun()
+stream.run(result)
+result.stopTestRun()
+json.dump(skips, sys.stdout)
+'''
 
-def run_tempest(cloud, regex, concurrency):
-    """``tempest run`` in the cloud's workspace; its exit code."""
+
+def strict():
+    return os.environ.get('NGM_STRICT', '') not in ('', '0')
+
+
+def unexpected_skips(skips, expected):
+    """The (test id, reason) pairs no regex of ``expected`` matches."""
+    return [(test_id, reason) for test_id, reason in skips
+            if not any(re.search(regex, test_id) for regex in expected)]
+
+
+def last_run_skips(cloud):
+    """(test id, reason) of every test the last ``tempest run`` skipped."""
+    env = dict(os.environ, TEMPEST_CONFIG_DIR=os.path.dirname(
+        cloud.tempest_conf), TEMPEST_CONFIG='tempest.conf')
+    stream = subprocess.run(
+        [cloud.bin('stestr'), 'last', '--subunit'], cwd=cloud.tempest_dir,
+        env=env, capture_output=True, check=True, timeout=300).stdout
+    done = subprocess.run([cloud.bin('python'), '-c', SKIPS_SCRIPT],
+                          input=stream, capture_output=True, check=True,
+                          timeout=300)
+    return [tuple(skip) for skip in json.loads(done.stdout)]
+
+
+def check_skips(skips, expected):
+    """0, or 1 after logging every skip not in ``expected``."""
+    for test_id, reason in skips:
+        common.log('tempest skipped %s: %s' % (test_id, reason))
+    unexpected = unexpected_skips(skips, expected)
+    for test_id, reason in unexpected:
+        common.log('UNEXPECTED skip (not in EXPECTED_SKIPS): %s: %s' % (
+            test_id, reason))
+    return 1 if unexpected else 0
+
+
+def run_tempest(cloud, regex, concurrency, expected_skips):
+    """``tempest run`` in the cloud's workspace; 0 if it passed.
+
+    Passed: tempest's exit code 0 and no skip outside ``expected_skips``.
+    """
     env = dict(os.environ, TEMPEST_CONFIG_DIR=os.path.dirname(
         cloud.tempest_conf), TEMPEST_CONFIG='tempest.conf')
     common.log('tempest run --regex %s --concurrency %d' % (
         regex, concurrency))
-    return subprocess.run(
+    code = subprocess.run(
         [cloud.bin('tempest'), 'run', '--regex', regex, '--concurrency',
          str(concurrency)], cwd=cloud.tempest_dir, env=env).returncode
+    return check_skips(last_run_skips(cloud), expected_skips) or code
+
+
+def ceph_phase_skip(missing_reason, strict_mode):
+    """(is a failure, why) for a cloud without Ceph: phase 3 not run.
+
+    A failure when Ceph is installed (``missing_reason`` is None) or in
+    strict mode; a skip, with the reason, otherwise.
+    """
+    if missing_reason is None:
+        return True, ('ceph-native phase FAILED: Ceph is installed but '
+                      '--no-ceph turned it off')
+    if strict_mode:
+        return True, ('ceph-native phase FAILED: no real Ceph here: %s '
+                      '(NGM_STRICT=1: a missing real part is a failure)'
+                      % missing_reason)
+    return False, ('ceph-native phase SKIPPED: no real Ceph here: %s'
+                   % missing_reason)
 
 
 def use_dedicated_store(cloud, store):
@@ -149,8 +246,9 @@ def main(argv=None):
     parser.add_argument('--ceph-native-store', default=CEPH_NATIVE_STORE)
     parser.add_argument('--workdir', default=cloud_env.WORKDIR)
     parser.add_argument('--no-ceph', dest='ceph', action='store_false',
-                        default=None, help='no rbd stores and no phase 3, '
-                                           'even when Ceph is installed')
+                        default=None, help='no rbd stores and no phase 3 '
+                                           '(a failure when Ceph is '
+                                           'installed)')
     args = parser.parse_args(argv)
 
     # tox (or CI) stops a run with SIGTERM: turn it into an exception so
@@ -176,25 +274,31 @@ def main(argv=None):
         if not phase('cloud up', lambda: cloud.up() and 0):
             phase('tempest: plugin + upstream compute images/backup',
                   lambda: run_tempest(cloud, args.phase1_regex,
-                                      args.concurrency))
+                                      args.concurrency,
+                                      EXPECTED_SKIPS['plugin + upstream']))
             if not phase('nova-compute with [glance] store = %s' %
                          args.dedicated_store,
                          lambda: use_dedicated_store(
                              cloud, args.dedicated_store)):
                 phase('tempest: dedicated-store tests',
                       lambda: run_tempest(cloud, args.phase2_regex,
-                                          args.concurrency))
+                                          args.concurrency,
+                                          EXPECTED_SKIPS['dedicated store']))
             if not cloud.ceph:
-                common.log('phase 3 (ceph-native) skipped: %s' % (
-                    ceph_env.missing_reason() or 'Ceph disabled '
-                    '(--no-ceph)'))
+                failed, why = ceph_phase_skip(ceph_env.missing_reason(),
+                                              strict())
+                common.log(why)
+                if failed:
+                    times.append(('ceph-native phase: not run', 0.0, 1))
+                    failures.append('ceph-native phase')
             elif not phase('nova-compute on rbd disks, [glance] store = %s'
                            % args.ceph_native_store,
                            lambda: use_ceph_disks(
                                cloud, args.ceph_native_store)):
                 phase('tempest: ceph-native + dedicated-store tests',
                       lambda: run_tempest(cloud, args.phase3_regex,
-                                          args.concurrency))
+                                          args.concurrency,
+                                          EXPECTED_SKIPS['ceph-native']))
                 phase('ceph-native: clone in the pool, nova-compute log',
                       lambda: check_ceph_native(cloud,
                                                 args.ceph_native_store))
@@ -204,6 +308,10 @@ def main(argv=None):
         for name, seconds, code in times:
             print('%-55s %9.1f  %s' % (name, seconds,
                                        'FAILED' if code else 'ok'))
+        print('\nexpected tempest skips (EXPECTED_SKIPS):')
+        for name, expected in EXPECTED_SKIPS.items():
+            for regex, why in expected.items():
+                print('  %s: %s\n      %s' % (name, regex, why))
         print('logs: %s' % cloud.path('logs'), flush=True)
     return 1 if failures else 0
 

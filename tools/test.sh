@@ -2,7 +2,10 @@
 # The test command: install what is needed, then lint, unit and functional
 # tests (real Glance, libvirt/QEMU and nova code on 127.0.0.1), then an
 # all-in-one cloud running our tempest plugin and upstream tempest.
+# Strict: a test or phase that cannot run for a missing real part (root,
+# libvirt/QEMU, Ceph, Keystone, ...) fails the run instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
+export NGM_STRICT=1
 exec "${PYTHON:-python3.11}" -m tox -e pep8,py3,docs,functional,tempest-aio "$@"

@@ -115,3 +115,15 @@ def rbd_locations(locations, store):
     return [loc for loc in locations or ()
             if str(loc.get('url', '')).startswith('rbd://')
             and (loc.get('metadata') or {}).get('store') == store]
+
+
+def location_import_tasks(tasks, urls):
+    """Glance's ``location_import`` tasks that registered one of ``urls``.
+
+    ``tasks``: ``GET /v2/images/{id}/tasks``'s list. Glance's add-location
+    API (the ceph-native path) runs one per location; an upload runs none,
+    although an upload into an rbd store also leaves an ``rbd://`` location.
+    """
+    return [t for t in tasks or ()
+            if t.get('type') == 'location_import'
+            and (t.get('input') or {}).get('loc_url') in urls]

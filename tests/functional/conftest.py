@@ -19,11 +19,19 @@ from localenv import http_recorder
 from localenv import libvirt as libvirt_env
 from localenv import nova_compute
 from tests import figures
+from tests.functional import realparts
 
 # Debian's rados/rbd bindings must be importable before nova's rbd_utils
 # is first imported (it records their absence at import time).
 if ceph_env.missing_reason() is None:
     ceph_env.import_bindings()
+
+
+def pytest_configure(config):
+    """realparts' fixtures (``real_ceph``, ...) and strict-mode hooks."""
+    if not config.pluginmanager.has_plugin('ngm-realparts'):
+        config.pluginmanager.register(realparts, 'ngm-realparts')
+
 
 STORE_ORDER = ['fast', 'cheap', 'archive', 'web']
 WRITABLE = ['fast', 'cheap', 'archive']
@@ -35,7 +43,7 @@ def workdir(tmp_path_factory):
 
 
 @pytest.fixture(scope='session')
-def glance(workdir):
+def glance(workdir, real_glance):
     server = glance_env.GlanceServer(os.path.join(workdir, 'glance'))
     server.start()
     yield server
@@ -50,10 +58,7 @@ def proxy(glance):
 
 
 @pytest.fixture(scope='session')
-def libvirtd(workdir):
-    reason = libvirt_env.missing_reason()
-    if reason:
-        pytest.skip('no real hypervisor here: %s' % reason)
+def libvirtd(workdir, real_libvirt):
     daemon = libvirt_env.Libvirtd(os.path.join(workdir, 'libvirt'))
     daemon.start()
     yield daemon
@@ -61,10 +66,23 @@ def libvirtd(workdir):
 
 
 @pytest.fixture(scope='session')
-def compute(workdir, proxy, libvirtd):
+def compute_host(workdir, proxy):
+    """nova's CONF and contexts on a compute host: no driver, no libvirtd.
+
+    For the tests of nova's Glance client alone; ``compute`` is the same
+    host with the driver started on a real libvirtd.
+    """
     host = nova_compute.NovaCompute(
-        os.path.join(workdir, 'nova'), proxy.url, libvirtd.uri,
+        os.path.join(workdir, 'nova'), proxy.url, None,
         libvirt_env.virt_type())
+    host.configure()
+    return host
+
+
+@pytest.fixture(scope='session')
+def compute(libvirtd, compute_host):
+    host = compute_host
+    host.libvirt_uri = libvirtd.uri
     host.start()
     yield host
     host.stop()

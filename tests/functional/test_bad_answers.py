@@ -48,7 +48,8 @@ def bad_glance():
 
 
 @pytest.mark.parametrize('name', sorted(ANSWERS))
-def test_bad_answer_is_a_clear_error(compute, bad_glance, name):
+def test_bad_answer_is_a_clear_error(compute_host, bad_glance, name):
+    compute = compute_host
     current, url = bad_glance
     current['name'] = name
     compute.set('glance', 'api_servers', [url])

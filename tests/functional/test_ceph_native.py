@@ -26,9 +26,7 @@ from nova_glance_multistore import pending_cleanups
 from nova_glance_multistore.target import UploadTarget
 from tests.functional import conftest as env
 
-pytestmark = pytest.mark.skipif(
-    ceph_env.missing_reason() is not None,
-    reason='no real Ceph here: %s' % ceph_env.missing_reason())
+pytestmark = pytest.mark.usefixtures('real_ceph')
 
 DISK_MIB = 8
 
@@ -450,7 +448,7 @@ def test_cli_check_reports_which_rbd_stores_can_be_fast_snapshotted(
 # -- real Keystone: the service role comes from nova's service token ----
 
 @pytest.fixture(scope='module')
-def keystone(tmp_path_factory):
+def keystone(tmp_path_factory, real_keystone):
     from localenv import keystone as keystone_env
     server = keystone_env.KeystoneServer(
         str(tmp_path_factory.mktemp('keystone'))).start()

@@ -95,7 +95,7 @@ def test_explain(nova_conf, glance):
 
 
 @pytest.fixture(scope='module')
-def catalog_keystone(tmp_path_factory, glance):
+def catalog_keystone(tmp_path_factory, glance, real_keystone):
     """A real Keystone whose catalog is the only way to find Glance."""
     from localenv import keystone as keystone_env
     server = keystone_env.KeystoneServer(

@@ -115,7 +115,6 @@ def test_entry_point_and_plugin_module_free_of_tempest_at_import():
 
 
 def test_plugin_options():
-    pytest.importorskip('tempest')
     from nova_glance_multistore.tempest_plugin import plugin
 
     lists = dict(plugin.NovaGlanceMultistoreTempestPlugin().get_opt_lists())
@@ -127,7 +126,6 @@ def test_plugin_options():
 
 
 def test_service_client_requests():
-    pytest.importorskip('tempest')
     from unittest import mock
 
     from nova_glance_multistore.tempest_plugin import services
@@ -150,3 +148,26 @@ def test_service_client_requests():
         client.info_stores_detail()
     assert [c[0][0] for c in get.call_args_list] == [
         'info/stores', 'info/stores/detail']
+
+    body = b'{"tasks": [{"type": "location_import"}]}'
+    with mock.patch.object(client, 'get',
+                           return_value=(mock.Mock(status=200), body)) as get:
+        tasks = client.show_image_tasks('IMG')['tasks']
+    assert tasks == [{'type': 'location_import'}]
+    get.assert_called_once_with('images/IMG/tasks')
+
+
+def test_location_import_tasks_tell_a_registered_clone_from_an_upload():
+    """As Glance 33 answered GET /v2/images/{id}/tasks (measured)."""
+    url = 'rbd://fsid/snapshots/IMG/snap'
+    clone_task = {'type': 'location_import', 'status': 'success',
+                  'input': {'image_id': 'IMG', 'loc_url': url,
+                            'validation_data': {}}}
+    assert store_info.location_import_tasks([clone_task], [url]) == [
+        clone_task]
+    # A streamed upload into the rbd store: same kind of location, no task.
+    assert store_info.location_import_tasks([], [url]) == []
+    other = dict(clone_task, input={'loc_url': 'rbd://fsid/images/X/snap'})
+    copy = dict(clone_task, type='api_image_import')
+    assert store_info.location_import_tasks([other, copy], [url]) == []
+    assert store_info.location_import_tasks(None, [url]) == []

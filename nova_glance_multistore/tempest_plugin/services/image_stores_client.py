@@ -43,3 +43,13 @@ class ImageStoresClient(rest_client.RestClient):
         resp, body = self.get('images/%s/locations' % image_id)
         self.expected_success(200, resp.status)
         return rest_client.ResponseBodyList(resp, json.loads(body))
+
+    def show_image_tasks(self, image_id):
+        """GET /v2/images/{id}/tasks (Glance 2.12+): the image's tasks.
+
+        Glance's add-location API (2.17+) runs a ``location_import`` task
+        for the image; an upload (``PUT /file``) runs none.
+        """
+        resp, body = self.get('images/%s/tasks' % image_id)
+        self.expected_success(200, resp.status)
+        return rest_client.ResponseBody(resp, json.loads(body))

@@ -1,5 +1,6 @@
 """Which Glance store nova's snapshot and backup images land in."""
 
+import time
 from urllib import parse
 
 from tempest import config
@@ -134,6 +135,23 @@ class CephNativeSnapshotTest(base.MultistoreComputeTest):
             'Glance shows no image locations to admin (set '
             'show_multiple_locations or show_image_direct_url)')
 
+    def _location_imports(self, image_id, urls):
+        """Glance's ``location_import`` tasks for ``urls``, once finished.
+
+        Glance may still be hashing the clone's data when the image is
+        active; wait (``[image] build_timeout``) until each task is done.
+        """
+        deadline = time.time() + CONF.image.build_timeout
+        while True:
+            tasks = self.admin_stores_client.show_image_tasks(
+                image_id)['tasks']
+            found = store_info.location_import_tasks(tasks, urls)
+            if (not found or time.time() > deadline or
+                    all(t['status'] in ('success', 'failure')
+                        for t in found)):
+                return found, tasks
+            time.sleep(CONF.image.build_interval)
+
     @decorators.idempotent_id('fc7eb38b-503c-4cc4-9a14-166a9f540057')
     def test_snapshot_has_rbd_location_in_target_store(self):
         server = self.create_server()
@@ -150,6 +168,21 @@ class CephNativeSnapshotTest(base.MultistoreComputeTest):
                      for loc in rbd}
             self.assertIn(self.target_pool, pools,
                           'The clone is not in the target store\'s pool')
+        # An upload streamed into the rbd store has an rbd:// location in
+        # the pool too; only a location registered through Glance's
+        # add-location API (nova's ceph-native path) has Glance's
+        # location_import task.
+        found, tasks = self._location_imports(
+            image['id'], [loc['url'] for loc in rbd])
+        self.assertTrue(found, 'Image %s was streamed into store %s, not '
+                               'cloned: Glance ran no location_import task '
+                               'for its location %s (image tasks: %s)' % (
+                                   image['id'], self.target_store,
+                                   rbd, tasks))
+        self.assertEqual(['success'], [t['status'] for t in found],
+                         'Glance did not register the clone %s as the '
+                         'location of image %s: %s' % (
+                             rbd, image['id'], found))
 
 
 class VolumeBackedSnapshotTest(base.MultistoreComputeTest):
