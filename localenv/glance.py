@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import textwrap
 import urllib.request
-import weakref
 
 from localenv import common
 
@@ -79,8 +78,9 @@ class GlanceServer:
 
     #: Every GlanceServer started in this process and not yet checked
     #: after its stop: tests look at each one's images, not only at the
-    #: Glance they know by name.
-    started = weakref.WeakSet()
+    #: Glance they know by name. (Not weak: a stopped server nobody holds
+    #: must still be reported.)
+    started = set()
     #: The unfinished images found as it was last stopped (None: not
     #: stopped, or killed, so never listed).
     left_at_stop = None
