@@ -82,8 +82,11 @@ def _reset_overrides(request):
 
 @pytest.fixture(autouse=True)
 def _fresh_proxy(request):
-    """Each test starts with no queued fault and no record; it may leave
-    no fault that no request met (the fault it meant was never tried)."""
+    """Each test starts with no queued fault and no record.
+
+    It may leave no fault that no request met: the fault it meant was
+    never tried.
+    """
     if 'proxy' not in request.fixturenames:
         yield
         return
@@ -101,8 +104,11 @@ def _running_glances():
 
 
 def _unfinished_in_every_glance():
-    """(url, id, name, status) of every unfinished image of every Glance
-    started in this process: listed now if it runs, else as it stopped."""
+    """(url, id, name, status) of each unfinished image of every Glance.
+
+    Every Glance started in this process: listed now if it runs, else as
+    it was when it stopped.
+    """
     left = []
     for server in list(glance_env.GlanceServer.started):
         if server.process is not None:
