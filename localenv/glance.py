@@ -70,8 +70,21 @@ SQLITE_SITECUSTOMIZE = textwrap.dedent('''\
 ''')
 
 
+UNFINISHED = ('queued', 'saving', 'importing')
+
+
 class GlanceServer:
     """One glance-api process and its configuration, data and logs."""
+
+    #: Every GlanceServer started in this process and not yet checked
+    #: after its stop: tests look at each one's images, not only at the
+    #: Glance they know by name. (Not weak: a stopped server nobody holds
+    #: must still be reported.)
+    started = set()
+    #: The unfinished images found as it was last stopped (None: not
+    #: stopped, or killed, so never listed).
+    left_at_stop = None
+    _listing_token = None
 
     def __init__(self, workdir, stores=DEFAULT_STORES, default_store='fast',
                  multistore=True, keystone=None, extra_conf=None,
@@ -257,9 +270,11 @@ class GlanceServer:
                 start_new_session=True, cwd=self.workdir)
         common.wait_for_http(self.url + '/versions', 60, self.process,
                              self.logfile + '.gunicorn')
+        self._register()
         return self
 
     def stop(self):
+        self._note_unfinished()
         common.stop_process(self.process)
         self.process = None
 
@@ -284,7 +299,29 @@ class GlanceServer:
     def __exit__(self, *exc):
         self.stop()
 
+    def _register(self):
+        self.left_at_stop = None
+        GlanceServer.started.add(self)
+
+    def _note_unfinished(self):
+        """List the unfinished images while Glance can still answer."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            self.left_at_stop = self.unfinished_images()
+        except Exception as e:  # reported by the check, never lost
+            self.left_at_stop = [('?', 'images not listed at stop: %s' % e,
+                                  '?')]
+
     # -- a small admin client for tests and the demo -------------------
+
+    def admin_token(self):
+        """The token that sees every image: None with the stand-in auth."""
+        if self.keystone is None:
+            return None
+        if self._listing_token is None:
+            self._listing_token, _ = self.keystone.token('admin', 'admin')
+        return self._listing_token
 
     def request(self, method, path, body=None, headers=None, token=None):
         """Send one request as the local admin; return (status, json)."""
@@ -330,14 +367,52 @@ class GlanceServer:
         return self.image(image['id'], token=token)
 
     def image(self, image_id, token=None):
+        """The image; any answer but 200 raises (absence is not None).
+
+        Use ``assert_image_gone`` to check that an image is deleted.
+        """
         status, image = self.request('GET', '/v2/images/%s' % image_id,
                                      token=token)
-        return image if status == 200 else None
+        if status != 200:
+            raise RuntimeError('get image %s: %s %s' % (image_id, status,
+                                                        image))
+        return image
+
+    def image_status(self, image_id, token=None):
+        """The HTTP status Glance answers ``GET /v2/images/<id>`` with."""
+        return self.request('GET', '/v2/images/%s' % image_id,
+                            token=token or self.admin_token())[0]
+
+    def assert_image_gone(self, image_id):
+        """Glance, asked as admin, answers 404 for the image.
+
+        A 401, 403 or 500 proves nothing was left behind no more than a
+        404 to a user who may not see the image: only the admin's 404 does.
+        """
+        status, body = self.request('GET', '/v2/images/%s' % image_id,
+                                    token=self.admin_token())
+        if status != 404:
+            raise AssertionError(
+                'image %s is not gone: Glance answered %s %s' % (
+                    image_id, status, body))
 
     def images(self, token=None):
-        status, body = self.request('GET', '/v2/images?limit=1000',
-                                    token=token)
-        return body['images']
+        """Every image (all pages), as admin unless ``token`` is given."""
+        token = token or self.admin_token()
+        found = []
+        path = '/v2/images?limit=1000'
+        while path:
+            status, body = self.request('GET', path, token=token)
+            if status != 200:
+                raise RuntimeError('list images: %s %s' % (status, body))
+            found += body['images']
+            path = body.get('next')
+        return found
+
+    def unfinished_images(self):
+        """(id, name, status) of each image left queued, saving, importing."""
+        return [(i['id'], i['name'], i['status']) for i in self.images()
+                if i['status'] in UNFINISHED]
 
     def image_data(self, image_id, token=None):
         req = urllib.request.Request(
@@ -347,8 +422,9 @@ class GlanceServer:
             return resp.read()
 
     def delete_image(self, image_id, token=None):
+        """Delete as ``token`` (as admin when not given); the status."""
         return self.request('DELETE', '/v2/images/%s' % image_id,
-                            token=token)[0]
+                            token=token or self.admin_token())[0]
 
     def store_files(self, store_id):
         """Image ids whose data is on disk in a file store."""

@@ -1,7 +1,10 @@
 """A recording HTTP proxy, to observe the real requests sent to Glance.
 
-It forwards every request to one upstream and keeps the method, path and
-headers of each, so a test can show which request carried which header.
+It forwards every request to one upstream and keeps the method, path,
+headers, body size and answer of each, so a test can show which request
+carried which header and what became of it. It also injects faults: the
+next requests answered with an error instead of being forwarded, counted so
+a test can prove every fault it queued was met.
 """
 
 import http.client
@@ -19,9 +22,14 @@ class RecordedRequest:
         self.path = path
         self.headers = headers  # lower-cased names
         self.body_size = body_size
+        self.fault = None  # the status injected instead of forwarding
+        self.status = None  # the status the client got, None: no answer
+        self.refused = False  # the upstream refused the connection
 
     def __repr__(self):
-        return '<%s %s %s>' % (self.method, self.path, sorted(self.headers))
+        return '<%s %s %s body=%d fault=%s status=%s refused=%s>' % (
+            self.method, self.path, sorted(self.headers), self.body_size,
+            self.fault, self.status, self.refused)
 
 
 class RecordingProxy:
@@ -30,6 +38,7 @@ class RecordingProxy:
         self.upstream = (parsed.hostname, parsed.port)
         self.requests = []
         self._failures = []  # (method or None, status) to answer next
+        self.faults_injected = 0  # queued faults answered so far
         self._lock = threading.Lock()
         self._server = http.server.ThreadingHTTPServer(
             ('127.0.0.1', 0), self._handler_class())
@@ -54,12 +63,25 @@ class RecordingProxy:
             for i, (wanted, status) in enumerate(self._failures):
                 if wanted in (None, method):
                     del self._failures[i]
+                    self.faults_injected += 1
                     return status
         return None
+
+    def pending_faults(self):
+        """How many queued faults no request has met yet."""
+        with self._lock:
+            return len(self._failures)
 
     def clear(self):
         with self._lock:
             del self.requests[:]
+
+    def reset(self):
+        """No queued fault, no record, no count: as freshly started."""
+        with self._lock:
+            del self.requests[:]
+            del self._failures[:]
+            self.faults_injected = 0
 
     def recorded(self):
         with self._lock:
@@ -109,12 +131,14 @@ class RecordingProxy:
                 body = self._read_body()
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in HOP_BY_HOP}
-                proxy._record(RecordedRequest(
+                record = RecordedRequest(
                     self.command, self.path,
                     {k.lower(): v for k, v in self.headers.items()},
-                    len(body)))
+                    len(body))
+                proxy._record(record)
                 failure = proxy._take_failure(self.command)
                 if failure is not None:
+                    record.fault = record.status = failure
                     # Shaped like the plain-text error pages webob sends.
                     payload = ('%d injected fault\n\nThe server cannot '
                                'answer now.' % failure).encode()
@@ -133,6 +157,14 @@ class RecordingProxy:
                                                   timeout=600)
                 try:
                     try:
+                        conn.connect()
+                    except ConnectionRefusedError:
+                        # Upstream down: the client sees its connection
+                        # closed with no answer, as from a dead server.
+                        record.refused = True
+                        self.close_connection = True
+                        return
+                    try:
                         conn.request(self.command, self.path, body=body,
                                      headers=headers)
                     except (BrokenPipeError, ConnectionResetError):
@@ -147,12 +179,14 @@ class RecordingProxy:
                 finally:
                     conn.close()
                 if resp is None:
+                    record.status = 502
                     self.send_response(502, 'Bad Gateway')
                     self.send_header('Content-Length', '0')
                     self.send_header('Connection', 'close')
                     self.end_headers()
                     self.close_connection = True
                     return
+                record.status = resp.status
                 self.send_response(resp.status, resp.reason)
                 for key, value in resp.getheaders():
                     if key.lower() not in HOP_BY_HOP | {'content-length'}:

@@ -88,6 +88,7 @@ def test_explain(nova_conf, glance):
     assert base['id'] in out
     code, out, err = run(nova_conf(store='cheap'), 'explain', '--image',
                          base['id'])
+    assert code == 0, err
     assert 'store:  cheap' in out and 'configured' in out
     code, out, err = run(nova_conf(store='web'), 'explain', '--image',
                          base['id'])

@@ -5,10 +5,30 @@ queued or saving), the guest is in its original power state, and the
 error says what happened.
 """
 
+import copy
+
 from nova import exception as nova_exception
 import pytest
 
 from tests.functional import conftest as env
+
+
+def test_only_a_404_proves_an_image_gone(glance, proxy):
+    """The "no image left" check of every test fails on a 500 or a 401."""
+    image = glance.create_image('soon-gone')
+    assert glance.delete_image(image['id']) == 204
+    through_proxy = copy.copy(glance)
+    through_proxy.port = int(proxy.url.rsplit(':', 1)[1])
+    for status in (500, 401):
+        proxy.fail_next(1, status=status, method='GET')
+        with pytest.raises(AssertionError, match='answered %d' % status):
+            through_proxy.assert_image_gone(image['id'])
+    assert proxy.faults_injected == 2
+    through_proxy.assert_image_gone(image['id'])  # Glance's own 404
+    assert through_proxy.image_status(image['id']) == 404
+    kept = glance.create_image('still-here', b'x' * 512)  # deleted after
+    with pytest.raises(AssertionError, match='answered 200'):
+        glance.assert_image_gone(kept['id'])
 
 
 def test_glance_restarted_without_the_store_after_validation(
@@ -26,24 +46,39 @@ def test_glance_restarted_without_the_store_after_validation(
         with pytest.raises(nova_exception.ImageBadRequest) as failed:
             guest.snapshot('snapshot', on_task_state=drop_store)
         assert 'cheap' in str(failed.value)
-        assert glance.image(guest.last_image_id) is None
+        glance.assert_image_gone(guest.last_image_id)
         assert guest.state == 'running'
     finally:
         glance.restart(stores=stores)
 
 
+def uploads_of(proxy, image_id):
+    """The PUTs of the image's data the proxy saw, in order."""
+    return [r for r in proxy.recorded() if r.method == 'PUT' and
+            r.path.endswith('/v2/images/%s/file' % image_id)]
+
+
 @pytest.mark.parametrize('kind', ['snapshot', 'shelve'])
 def test_glance_503_is_retried_per_num_retries(
-        glance, proxy, compute, boot, kind):
+        glance, proxy, compute, boot, workdir, kind):
     base = env.base_image(glance, ['cheap'])
-    guest = boot(base['id'], running=kind != 'shelve')
+    running = kind != 'shelve'
+    guest = boot(base['id'], running=running)
     compute.set('glance', 'num_retries', 2)
     try:
         proxy.fail_next(2, status=503, method='PUT')
         image_id = guest.snapshot(kind)
     finally:
         compute.set('glance', 'num_retries', 0)
-    env.assert_landed(glance, image_id, 'cheap')
+    assert proxy.pending_faults() == 0
+    assert proxy.faults_injected == 2
+    image = env.assert_landed(glance, image_id, 'cheap', guest, workdir)
+    # Each attempt sent the whole file again, from its first byte.
+    uploads = uploads_of(proxy, image_id)
+    assert [(r.fault, r.status) for r in uploads] == [
+        (503, 503), (503, 503), (None, 204)], uploads
+    assert [r.body_size for r in uploads] == [image['size']] * 3, uploads
+    assert guest.state == ('running' if running else 'shutoff')
 
 
 @pytest.mark.parametrize('kind', ['snapshot', 'shelve'])
@@ -59,9 +94,12 @@ def test_glance_503_beyond_num_retries_is_a_clear_error(
             guest.snapshot(kind)
     finally:
         compute.set('glance', 'num_retries', 0)
-    assert '503' in str(failed.value) or 'Service Unavailable' in str(
-        failed.value)
-    assert glance.image(guest.last_image_id) is None
+    assert proxy.pending_faults() == 0
+    assert proxy.faults_injected == 2
+    assert [r.fault for r in uploads_of(proxy, guest.last_image_id)] == [
+        503, 503]
+    assert '503' in str(failed.value), failed.value
+    glance.assert_image_gone(guest.last_image_id)
     assert guest.state == ('running' if running else 'shutoff')
 
 
@@ -82,15 +120,16 @@ def test_guest_vanishing_during_snapshot(glance, libvirtd, boot):
                             guest.instance.name], check=True,
                            capture_output=True, timeout=30)
 
-    with pytest.raises((nova_exception.InstanceNotFound,
-                        nova_exception.InstanceNotRunning)) as failed:
+    # Gone before the live snapshot: libvirt says "no domain", nova says
+    # InstanceNotFound.
+    with pytest.raises(nova_exception.InstanceNotFound) as failed:
         guest.snapshot('snapshot', on_task_state=vanish)
     assert guest.instance.uuid in str(failed.value)
-    assert glance.image(guest.last_image_id) is None
+    glance.assert_image_gone(guest.last_image_id)
     assert guest.state == 'missing'
 
 
-def snapshot_with_glance_killed(glance, compute, guest):
+def snapshot_with_glance_killed(glance, proxy, compute, guest):
     """glance-api SIGKILLed as the upload starts; back afterwards.
 
     :returns: the queued image the failed snapshot left, which nova-compute
@@ -111,25 +150,30 @@ def snapshot_with_glance_killed(glance, compute, guest):
             orphan]
     finally:
         glance.start()
+    # The fault met a request: Glance refused it, and no upload landed.
+    assert [r for r in proxy.recorded() if r.refused], proxy.recorded()
+    assert not [r for r in uploads_of(proxy, orphan) if r.status], \
+        proxy.recorded()
     assert glance.image(orphan)['status'] == 'queued'  # Glance was down
     return orphan
 
 
 def test_glance_killed_during_upload_leaves_no_orphan_once_back(
-        glance, compute, boot):
+        glance, proxy, compute, boot, workdir):
     base = env.base_image(glance, ['cheap'])
     guest = boot(base['id'])
-    orphan = snapshot_with_glance_killed(glance, compute, guest)
+    orphan = snapshot_with_glance_killed(glance, proxy, compute, guest)
     uploads = compute.driver._store_aware_uploads
     assert guest.state == 'running'
     # The next upload of this host first deletes what the outage left.
-    env.assert_landed(glance, guest.snapshot('snapshot'), 'cheap')
-    assert glance.image(orphan) is None
+    env.assert_landed(glance, guest.snapshot('snapshot'), 'cheap', guest,
+                      workdir)
+    glance.assert_image_gone(orphan)
     assert uploads.pending_discards() == []
 
 
 def test_glance_refusing_connections_is_retried_until_it_is_back(
-        glance, compute, boot, workdir):
+        glance, proxy, compute, boot, workdir):
     """glance-api refusing connections when the data goes up.
 
     It is back a few seconds later: nova's retries (``[glance]
@@ -157,12 +201,18 @@ def test_glance_refusing_connections_is_retried_until_it_is_back(
         for timer in restarted:
             timer.join()
     assert restarted, 'the fault was never injected'
-    env.assert_landed(glance, image_id, 'cheap', guest, workdir)
+    image = env.assert_landed(glance, image_id, 'cheap', guest, workdir)
+    # Refused at least once, then the whole file from its first byte.
+    assert [r for r in proxy.recorded() if r.refused], proxy.recorded()
+    uploads = uploads_of(proxy, image_id)
+    assert uploads[-1].status == 204, uploads
+    assert [r.body_size for r in uploads] == [image['size']] * len(
+        uploads), uploads
     assert guest.state == 'running'
 
 
 def test_orphan_of_a_glance_outage_is_deleted_after_a_compute_restart(
-        glance, compute, boot):
+        glance, proxy, compute, boot):
     """The pending deletion is on disk.
 
     A nova-compute restarted while Glance was down deletes the orphan at
@@ -171,8 +221,8 @@ def test_orphan_of_a_glance_outage_is_deleted_after_a_compute_restart(
     """
     base = env.base_image(glance, ['cheap'])
     guest = boot(base['id'])
-    orphan = snapshot_with_glance_killed(glance, compute, guest)
+    orphan = snapshot_with_glance_killed(glance, proxy, compute, guest)
     compute.start()  # a new nova-compute process: init_host
-    assert glance.image(orphan) is None
+    glance.assert_image_gone(orphan)
     assert compute.driver._store_aware_uploads.pending_discards() == []
     assert guest.state == 'running'

@@ -61,7 +61,7 @@ def test_a_hook_choice_is_still_validated(glance, boot, driver_with_hooks):
     with pytest.raises(exception.StoreRefused) as refused:
         guest.snapshot('snapshot')
     assert 'reserved' in str(refused.value)
-    assert glance.image(guest.last_image_id) is None
+    glance.assert_image_gone(guest.last_image_id)
 
 
 def test_unknown_hook_name_stops_the_driver(compute, driver_with_hooks):

@@ -26,7 +26,9 @@ def test_without_configured_store_uploads_as_nova_does(
     assert image['status'] == 'active'
     assert image_id in glance.store_files('fast')  # the single file store
     data, content = env.image_raw_content(glance, image_id, workdir)
+    assert image['size'] == len(data) > 0
     assert content[:len(guest.content)] == guest.content
+    assert not content[len(guest.content):].strip(b'\0')
     upload = [r for r in proxy.recorded() if r.method == 'PUT']
     assert len(upload) == 1
     assert 'x-image-meta-store' not in upload[0].headers
@@ -43,4 +45,4 @@ def test_with_configured_store_is_refused(single_store_glance, compute,
         guest.snapshot(kind)
     assert 'multi-store is not enabled in Glance' in str(refused.value)
     assert "'cheap'" in str(refused.value)
-    assert glance.image(guest.last_image_id) is None
+    glance.assert_image_gone(guest.last_image_id)

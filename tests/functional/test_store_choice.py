@@ -114,7 +114,7 @@ def test_unusable_configured_store_is_refused_and_cleaned_up(
     assert "'%s'" % store in message
     assert reason in message
     assert 'Valid stores: fast, cheap, archive' in message
-    assert glance.image(guest.last_image_id) is None
+    glance.assert_image_gone(guest.last_image_id)
     assert {i['id'] for i in glance.images()} == before
     assert guest.state == ('running' if running else 'shutoff')
 
