@@ -251,10 +251,17 @@ def _close_connection(driver):
         conn, host._wrapped_conn = host._wrapped_conn, None
     if conn is None:
         return
+    # Event and close callbacks hold references to the connection: while
+    # one is registered, close() leaves it open.
+    for callback_id in list(getattr(conn, 'domainEventCallbackID', {})):
+        try:
+            conn.domainEventDeregisterAny(callback_id)
+        except Exception as e:
+            common.log('deregistering libvirt event callback: %s' % e)
     try:
         conn.unregisterCloseCallback()
-    except Exception:  # noqa: S110 - not registered, or already closed
-        pass
+    except Exception as e:
+        common.log('unregistering the libvirt close callback: %s' % e)
     try:
         conn.close()
     except Exception as e:

@@ -63,17 +63,25 @@ def identity(pid, **extra):
 def cmdline_matches(recorded, current):
     """Is ``current`` the command line we recorded, or its renaming?
 
-    Some services retitle themselves (setproctitle keeps the original
-    inside, e.g. ``nova-conductor: master process [...]``).
+    Some services retitle themselves and keep the original inside: e.g.
+    cotyledon's ``nova-conductor: master process [/venv/bin/nova-conductor
+    --config-file ...]`` (without the interpreter of the recorded
+    ``python3 /venv/bin/nova-conductor ...``), gunicorn's ``gunicorn:
+    worker [...]``.
     """
     if not recorded or not current:
         return False
     if recorded == current:
         return True
-    recorded_line, current_line = ' '.join(recorded), ' '.join(current)
-    program = os.path.basename(recorded[-1 if len(recorded) == 1 else 0])
-    return recorded_line in current_line or current_line.startswith(
-        program + ':')
+    current_line = ' '.join(current).strip()
+    # Skip the interpreter of a script, when the title leaves it out.
+    for args in (recorded, recorded[1:]):
+        if not args:
+            continue
+        if ' '.join(args) in current_line or current_line.startswith(
+                os.path.basename(args[0]) + ':'):
+            return True
+    return False
 
 
 def matches(record):

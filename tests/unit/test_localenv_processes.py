@@ -67,6 +67,19 @@ def test_identity_check_refuses_a_reused_pid():
         stranger.wait()
 
 
+def test_retitled_services_are_still_recognised():
+    script = ['/venv/bin/python3', '/venv/bin/nova-conductor',
+              '--config-file', '/etc/nova/nova.conf']
+    assert processes.cmdline_matches(script, [
+        'nova-conductor: master process [/venv/bin/nova-conductor '
+        '--config-file /etc/nova/nova.conf]'])
+    assert processes.cmdline_matches(
+        ['/venv/bin/gunicorn', '--bind', 'fd://3'],
+        ['gunicorn: master [glance.wsgi.api:application]'])
+    assert not processes.cmdline_matches(script, ['sleep', '60'])
+    assert not processes.cmdline_matches(script, [])
+
+
 def test_identity_without_start_time_is_never_ours():
     stranger = _sleeper()
     try:
