@@ -772,8 +772,8 @@ class Cloud:
                               capture_output=True, text=True,
                               env=self.openrc_env(), timeout=120)
         if done.returncode:
-            raise RuntimeError('openstack %s: %s' % (' '.join(args),
-                                                     done.stderr))
+            raise RuntimeError(common.redact('openstack %s: %s' % (
+                ' '.join(args), done.stderr)))
         return done.stdout
 
     def _images_and_flavors(self):
@@ -806,7 +806,9 @@ class Cloud:
 
     def _tempest_workspace(self):
         env = self.openrc_env()
-        with open(self.path('openrc'), 'w') as handle:
+        fd = os.open(self.path('openrc'), os.O_WRONLY | os.O_CREAT |
+                     os.O_TRUNC, 0o600)  # the admin password
+        with os.fdopen(fd, 'w') as handle:
             handle.write('# admin credentials of the local cloud\n')
             for key in sorted(k for k in env if k.startswith('OS_')):
                 handle.write('export %s=%s\n' % (key, env[key]))
