@@ -16,6 +16,7 @@ import time
 import uuid
 
 from localenv import common
+from localenv import secret_scan
 
 DEBIAN_PACKAGES = ('ceph-mon', 'ceph-osd', 'ceph-common', 'python3-rbd',
                    'python3-rados')
@@ -99,8 +100,8 @@ class CephCluster:
             list(args) + (['-f', 'json'] if parse else []),
             capture_output=True, text=True, timeout=timeout)
         if done.returncode:
-            raise RuntimeError('ceph %s: %s' % (' '.join(args),
-                                                done.stderr.strip()))
+            raise RuntimeError(common.redact('ceph %s: %s' % (
+                ' '.join(args), done.stderr.strip())))
         return json.loads(done.stdout) if parse and done.stdout.strip() \
             else done.stdout
 
@@ -166,8 +167,7 @@ class CephCluster:
         for sub in ('run', 'log', 'mon', 'osd', 'mgr'):
             os.makedirs(os.path.join(self.workdir, sub), exist_ok=True)
         self._write_conf()
-        run = lambda *cmd: subprocess.run(  # noqa: E731
-            list(cmd), check=True, capture_output=True, timeout=120)
+        run = lambda *cmd: common.run(cmd, timeout=120)  # noqa: E731
         mon_keyring = os.path.join(self.workdir, 'mon.keyring')
         run('ceph-authtool', '--create-keyring', mon_keyring, '--gen-key',
             '-n', 'mon.', '--cap', 'mon', 'allow *')
@@ -193,10 +193,16 @@ class CephCluster:
                    os.path.join(self.workdir, 'osd.%s.keyring' % osd_id),
                    parse=False)
         self.osd_id = osd_id
+        self._register_keys()
         self.start_osd()
         if self.mgr:
             self._start_mgr()
         return self
+
+    def _register_keys(self):
+        """Every cephx key of the cluster: redacted from any error text."""
+        for what, key in secret_scan.keyring_keys(self.workdir).items():
+            common.register_secret(key, what)
 
     def _start_mgr(self):
         """One ceph-mgr; wait until ``ceph df`` lists the pools."""
@@ -205,6 +211,7 @@ class CephCluster:
         self._ceph('auth', 'get-or-create', 'mgr.x', 'mon', 'allow profile '
                    'mgr', 'osd', 'allow *', 'mds', 'allow *', '-o',
                    os.path.join(self.workdir, 'mgr.x.keyring'), parse=False)
+        self._register_keys()
         self._spawn('ceph-mgr', '-i', 'x')
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -240,7 +247,7 @@ class CephCluster:
     def _spawn(self, binary, *args):
         with open(os.path.join(self.workdir, 'log', binary + '.out'),
                   'ab') as out:
-            process = subprocess.Popen(
+            process = common.popen(
                 [binary, '-c', self.conf, '-f'] + list(args), stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True)
         self.processes.append(process)
@@ -259,6 +266,7 @@ class CephCluster:
             args += [service, cap]
         args += ['-o', keyring]
         self._ceph(*args, parse=False)
+        self._register_keys()
         return keyring
 
     def stop(self):

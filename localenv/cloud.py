@@ -12,8 +12,10 @@ are written by ``devstack/plugin.sh`` itself (see ``localenv.devstack``).
     python -m localenv.cloud status
     python -m localenv.cloud down     # stops what ``up`` started
 
-``up`` records every process it starts in ``state.json`` as it goes, so
-``down`` (or a failed ``up``) stops exactly those, by PID.
+``up`` records every process it starts in ``state.json`` as it goes (PID,
+start time, command line: ``localenv.processes``), one-shot commands such as
+the schema migrations included, so ``down`` (or a failed ``up``) stops
+exactly those, and never a process that merely got a recorded PID later.
 """
 
 import argparse
@@ -23,9 +25,9 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
+import threading
 import time
 
 from localenv import ceph as ceph_env
@@ -35,7 +37,9 @@ from localenv import glance as glance_env
 from localenv import keystone as keystone_env
 from localenv import libvirt as libvirt_env
 from localenv import mariadb as mariadb_env
+from localenv import processes
 from localenv import rabbitmq as rabbitmq_env
+from localenv import secret_scan
 
 CLOUD_REQUIREMENTS = [
     'keystone==30.0.0', 'openstack-placement==16.0.0', 'glance==33.0.0',
@@ -91,72 +95,20 @@ def write_ini(path, sections):
         parser.write(handle)
 
 
-def _alive(pid):
-    """True while ``pid`` runs; reaps it first when it is our child."""
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open('/proc/%d/stat' % pid) as handle:
-            return handle.read().split(')')[-1].split()[0] != 'Z'
-    except OSError:
-        return False
+def stop_pids(records, grace=GRACE):
+    """Stop recorded processes whose identity still matches."""
+    processes.stop(records, grace)
 
 
-def _signal_group(pid, signum):
-    try:
-        os.killpg(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def stop_pids(pids, grace=GRACE):
-    """SIGTERM every process group at once, SIGKILL what outlives grace.
-
-    All at once because nova-compute and nova-scheduler ignore SIGTERM:
-    one grace period in all instead of one each.
-    """
-    pids = [pid for pid in pids if _alive(pid)]
-    for pid in pids:
-        _signal_group(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_alive(p) for p in pids):
-        time.sleep(0.2)
-    for pid in pids:
-        if _alive(pid):
-            common.log('pid %d ignored SIGTERM for %d s: SIGKILL' % (
-                pid, grace))
-        _signal_group(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(p) for p in pids):
-        time.sleep(0.2)
-
-
-def destroy_guests(uri, instances_path):
-    """Remove nova's guests, then any QEMU still using our instances."""
+def destroy_guests(uri, libvirt_workdir):
+    """Remove nova's guests, then any QEMU our libvirtd left running."""
     listed = subprocess.run(['virsh', '-c', uri, 'list', '--all', '--name'],
                             capture_output=True, text=True, timeout=30)
     for name in listed.stdout.split():
         for verb in ('destroy', 'undefine'):
             subprocess.run(['virsh', '-c', uri, verb, name],
                            capture_output=True, timeout=30)
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/cmdline' % entry, 'rb') as handle:
-                cmdline = handle.read().decode(errors='replace')
-        except OSError:
-            continue
-        if 'qemu-system' in cmdline and instances_path in cmdline:
-            common.log('killing QEMU %s left by libvirtd' % entry)
-            os.kill(int(entry), signal.SIGKILL)
+    libvirt_env.kill_guest_processes(libvirt_workdir)
 
 
 class Cloud:
@@ -177,6 +129,8 @@ class Cloud:
         self.state = None
         self.venv = None
         self.keystone = None
+        # record/forget run from the migration threads too.
+        self._state_lock = threading.RLock()
 
     # -- paths -----------------------------------------------------------
 
@@ -231,21 +185,37 @@ class Cloud:
         return self.state
 
     def save_state(self):
-        tmp = self.state_file + '.tmp'
-        with open(tmp, 'w') as handle:
-            json.dump(self.state, handle, indent=2, sort_keys=True)
-        os.replace(tmp, self.state_file)
+        with self._state_lock:
+            tmp = self.state_file + '.tmp'
+            # 0600: it holds the admin password.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, 'w') as handle:
+                json.dump(self.state, handle, indent=2, sort_keys=True)
+            os.replace(tmp, self.state_file)
 
-    def record(self, name, pid, logfile):
-        """Remember a process the moment it exists, for ``down``."""
-        self.state['processes'].append(
-            {'name': name, 'pid': pid, 'log': logfile})
-        self.save_state()
+    def record(self, name, pid, logfile, oneshot=False):
+        """Remember a process the moment it exists, for ``down``.
 
-    def forget(self, name):
-        self.state['processes'] = [
-            p for p in self.state['processes'] if p['name'] != name]
-        self.save_state()
+        With its identity (start time, command line), so that ``down``
+        never signals a later process that got the same PID. ``oneshot``:
+        a command expected to exit (migrations); ``forget`` it after.
+        """
+        entry = processes.identity(pid, name=name, log=logfile) or {
+            'name': name, 'pid': pid, 'log': logfile, 'start_time': None}
+        if oneshot:
+            entry['oneshot'] = True
+        with self._state_lock:
+            self.state['processes'].append(entry)
+            self.save_state()
+        return entry
+
+    def forget(self, name=None, entry=None):
+        """Drop the records named ``name`` (or the one ``entry``)."""
+        with self._state_lock:
+            self.state['processes'] = [
+                p for p in self.state['processes']
+                if not (p is entry or (name and p['name'] == name))]
+            self.save_state()
 
     def ensure_running(self):
         """Raise, with its log's tail, if a process we started died.
@@ -254,22 +224,22 @@ class Cloud:
         would otherwise only show later, as a compute host that never
         registers.
         """
-        alive = {p['pid'] for p in self.running()}
         for entry in self.state['processes']:
-            if entry['pid'] not in alive:
+            if not entry.get('oneshot') and not processes.alive(entry):
                 raise RuntimeError('%s (pid %d) exited; log: %s' % (
                     entry['name'], entry['pid'], common.tail(entry['log'])))
 
     def running(self):
-        return [p for p in (self.state or {}).get('processes', [])
-                if _alive(p['pid'])]
+        """Recorded processes (or their workers) that still run."""
+        return [p for p in list((self.state or {}).get('processes', []))
+                if processes.running(p)]
 
     # -- processes -----------------------------------------------------------
 
     def spawn(self, name, argv, env=None):
         logfile = self.path('logs', '%s.log' % name)
         with open(logfile, 'ab') as out:
-            process = subprocess.Popen(
+            process = common.popen(
                 argv, stdout=out, stderr=subprocess.STDOUT, env=env,
                 cwd=self.workdir, start_new_session=True)
         self.record(name, process.pid, logfile)
@@ -290,19 +260,69 @@ class Cloud:
             env=dict(os.environ, **env))
         return process
 
+    def serve_uwsgi(self, name, module, env, path=''):
+        """A WSGI service under uWSGI on a free port; its URL once it serves.
+
+        uWSGI binds the port itself: when another process took it first,
+        uWSGI exits ("Address already in use") and starts again on a new
+        port. Until uWSGI says it bound the port, an answer there could be
+        someone else's.
+        """
+        logfile = self.path('logs', '%s.log' % name)
+
+        def start():
+            port = common.free_port()
+            offset = os.path.getsize(logfile) if os.path.exists(
+                logfile) else 0
+            process = self.uwsgi(name, module, port, env)
+            bound = 'bound to TCP address 127.0.0.1:%d ' % port
+            deadline = time.monotonic() + 60
+            while process.poll() is None and time.monotonic() < deadline:
+                if bound in common.tail(logfile, 10000, offset):
+                    break
+                time.sleep(0.2)
+            if process.poll() is not None:
+                self.forget(name)
+                if common.address_in_use(common.tail(logfile, 200, offset)):
+                    raise common.PortInUse('%s port %d' % (name, port))
+            url = 'http://127.0.0.1:%d%s' % (port, path)
+            self.wait_http(name, url, process)
+            return url
+
+        return common.retry_on_port_in_use(start)
+
     def wait_http(self, name, url, process, timeout=120):
         common.wait_for_http(url, timeout, process,
                              self.path('logs', '%s.log' % name))
 
-    def run(self, *argv, timeout=600):
-        """A one-shot command (db sync, cell setup); its output on error."""
-        done = subprocess.run(list(argv), capture_output=True, text=True,
-                              timeout=timeout, cwd=self.workdir)
-        if done.returncode:
-            raise RuntimeError('%s failed (%s): %s%s' % (
-                ' '.join(argv), done.returncode, done.stdout[-3000:],
-                done.stderr[-3000:]))
-        return done.stdout
+    def run(self, *argv, timeout=600, env=None):
+        """A one-shot command (db sync, cell setup); its output on error.
+
+        Recorded while it runs (``down`` stops it: a failed ``up`` must
+        not leave a migration behind), in its own process group. Its
+        command line must not carry a secret, and its error text is
+        redacted.
+        """
+        argv = [str(arg) for arg in argv]
+        common.check_command_line(argv)
+        process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=self.workdir, env=env, start_new_session=True)
+        entry = self.record('run: %s' % os.path.basename(argv[0]),
+                            process.pid, '', oneshot=True)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException:
+            processes.stop([entry], grace=5)
+            process.wait()
+            raise
+        finally:
+            self.forget(entry=entry)
+        if process.returncode:
+            raise RuntimeError(common.redact('%s failed (%s): %s%s' % (
+                ' '.join(argv), process.returncode, stdout[-3000:],
+                stderr[-3000:])))
+        return stdout
 
     def component(self, name, obj, pids=None):
         """Start a localenv component and record its processes.
@@ -345,6 +365,7 @@ class Cloud:
                 common.log('cloud: %s ...' % title)
                 step()
                 self.ensure_running()
+                self.check_command_lines()
                 common.log('cloud: %s done in %.1f s' % (
                     title, time.monotonic() - began))
         except BaseException:
@@ -433,22 +454,12 @@ class Cloud:
             'mon': 'profile rbd',
             'osd': ', '.join('profile rbd pool=%s' % p
                              for p in [pool] + store_pools)})
-        key = self.run('ceph', '-c', conf, 'auth', 'get-key',
-                       'client.%s' % user).strip()
-        secret = self.path('ceph', 'secret.xml')
-        with open(secret, 'w') as handle:
-            handle.write(
-                "<secret ephemeral='no' private='no'>\n"
-                "  <uuid>%s</uuid>\n"
-                "  <usage type='ceph'>\n"
-                "    <name>client.%s secret</name>\n"
-                "  </usage>\n"
-                "</secret>\n" % (variables['CINDER_CEPH_UUID'], user))
-        virsh = ['virsh', '-c', self.state['libvirt_uri']]
-        self.run(*virsh, 'secret-define', '--file', secret)
-        os.remove(secret)
-        self.run(*virsh, 'secret-set-value', '--secret',
-                 variables['CINDER_CEPH_UUID'], '--base64', key)
+        key = common.register_secret(self.run(
+            'ceph', '-c', conf, 'auth', 'get-key', 'client.%s' % user).strip(),
+            'cephx key of client.%s' % user)
+        libvirt_env.define_ceph_secret(
+            self.state['libvirt_uri'], variables['CINDER_CEPH_UUID'],
+            'client.%s secret' % user, key)
         devstack.run_script(self.devstack_files(),
                             DEVSTACK_PLUGIN_CEPH_NOVA_CONF)
 
@@ -479,9 +490,10 @@ class Cloud:
             'neutron': [[self.bin('neutron-db-manage'), '--config-file',
                          neutron_conf, 'upgrade', 'heads']],
             'nova': [manage + ['api_db', 'sync'],
-                     manage + ['cell_v2', 'map_cell0',
-                               '--database_connection',
-                               self.db.url('nova_cell0')],
+                     # cell0's URL: [database] connection's with
+                     # "_cell0" appended (nova_cell0); never on the
+                     # command line, where ps would show its password.
+                     manage + ['cell_v2', 'map_cell0'],
                      manage + ['cell_v2', 'create_cell', '--name', 'cell1'],
                      manage + ['db', 'sync']],
         }
@@ -522,7 +534,6 @@ class Cloud:
                 'project_domain_id': 'default', 'region_name': 'RegionOne'}
 
     def _placement(self):
-        port = common.free_port()
         confdir = self.path('etc', 'placement')
         write_ini(os.path.join(confdir, 'placement.conf'), {
             'DEFAULT': {'debug': 'false'},
@@ -532,10 +543,8 @@ class Cloud:
                 'connection': self.db.url('placement')},
         })
         self.migrated('placement')
-        process = self.uwsgi('placement', 'placement.wsgi.api:application',
-                             port, {'OS_PLACEMENT_CONFIG_DIR': confdir})
-        url = 'http://127.0.0.1:%d' % port
-        self.wait_http('placement', url, process)
+        url = self.serve_uwsgi('placement', 'placement.wsgi.api:application',
+                               {'OS_PLACEMENT_CONFIG_DIR': confdir})
         self.keystone.endpoint('placement', 'placement', url)
         self.state['urls']['placement'] = url
 
@@ -558,7 +567,6 @@ class Cloud:
         self.state['urls']['image'] = server.url
 
     def _neutron(self):
-        port = common.free_port()
         confdir = self.path('etc', 'neutron')
         shutil.copy(os.path.join(self.venv, 'etc', 'neutron',
                                  'api-paste.ini'), confdir)
@@ -582,11 +590,9 @@ class Cloud:
             'oslo_concurrency': {'lock_path': self.path('locks')},
         })
         self.migrated('neutron')
-        process = self.uwsgi('neutron-api', 'neutron.wsgi.api:application',
-                             port, {'OS_NEUTRON_CONFIG_DIR': confdir,
-                                    'OS_NEUTRON_CONFIG_FILES': 'neutron.conf'})
-        url = 'http://127.0.0.1:%d' % port
-        self.wait_http('neutron-api', url, process)
+        url = self.serve_uwsgi('neutron-api', 'neutron.wsgi.api:application',
+                               {'OS_NEUTRON_CONFIG_DIR': confdir,
+                                'OS_NEUTRON_CONFIG_FILES': 'neutron.conf'})
         self.keystone.endpoint('network', 'neutron', url)
         self.state['urls']['network'] = url
         # neutron 29: GET /v2.0/ports answers 500 after each start until
@@ -596,8 +602,6 @@ class Cloud:
 
     def _write_nova_conf(self):
         """nova's base configuration; post-config adds the plugin's part."""
-        self.state['urls']['compute'] = 'http://127.0.0.1:%d/v2.1' % (
-            common.free_port())
         helper = '%s --config-file %s' % (self.bin('privsep-helper'),
                                           self.nova_cpu_conf)
         write_ini(self.nova_conf, {
@@ -644,16 +648,15 @@ class Cloud:
         shutil.copy(os.path.join(self.venv, 'etc', 'nova', 'api-paste.ini'),
                     self.path('etc', 'nova'))
         self.migrated('nova')
-        url = self.state['urls']['compute']
-        port = int(url.split(':')[2].split('/')[0])
-        # nova reads api-paste.ini and nova.conf from this directory.
-        api = self.uwsgi('nova-api', 'nova.wsgi.osapi_compute:application',
-                         port, {'OS_NOVA_CONFIG_DIR': self.path('etc',
-                                                                'nova')})
         for name in ('nova-conductor', 'nova-scheduler'):
             self.spawn(name, [self.bin(name), '--config-file',
                               self.nova_conf])
-        self.wait_http('nova-api', url, api)
+        # nova reads api-paste.ini and nova.conf from this directory.
+        url = self.serve_uwsgi(
+            'nova-api', 'nova.wsgi.osapi_compute:application',
+            {'OS_NOVA_CONFIG_DIR': self.path('etc', 'nova')}, '/v2.1')
+        self.state['urls']['compute'] = url
+        self.save_state()
         self.keystone.endpoint('compute', 'nova', url)
 
     def _nova_compute(self):
@@ -697,12 +700,12 @@ class Cloud:
 
     def restart_compute(self):
         """nova-compute again, on a nova-cpu.conf copied from nova.conf."""
-        for entry in [p for p in self.state['processes']
-                      if p['name'] == 'nova-compute']:
-            stop_pids([entry['pid']])
+        stop_pids([p for p in self.state['processes']
+                   if p['name'] == 'nova-compute'])
         self.forget('nova-compute')
         process = self.start_compute()
         self.wait_compute_up(process)
+        self.check_command_lines()
 
     def _compute_service_up(self):
         out = subprocess.run(
@@ -769,8 +772,8 @@ class Cloud:
                               capture_output=True, text=True,
                               env=self.openrc_env(), timeout=120)
         if done.returncode:
-            raise RuntimeError('openstack %s: %s' % (' '.join(args),
-                                                     done.stderr))
+            raise RuntimeError(common.redact('openstack %s: %s' % (
+                ' '.join(args), done.stderr)))
         return done.stdout
 
     def _images_and_flavors(self):
@@ -803,7 +806,9 @@ class Cloud:
 
     def _tempest_workspace(self):
         env = self.openrc_env()
-        with open(self.path('openrc'), 'w') as handle:
+        fd = os.open(self.path('openrc'), os.O_WRONLY | os.O_CREAT |
+                     os.O_TRUNC, 0o600)  # the admin password
+        with os.fdopen(fd, 'w') as handle:
             handle.write('# admin credentials of the local cloud\n')
             for key in sorted(k for k in env if k.startswith('OS_')):
                 handle.write('export %s=%s\n' % (key, env[key]))
@@ -855,6 +860,58 @@ class Cloud:
             'validation': {'run_validation': 'false'},
         })
 
+    # -- secrets ----------------------------------------------------------
+
+    def secret_values(self):
+        """``{what: value}`` of every secret this cloud handed out.
+
+        Known without the process that ran ``up``: the fixed passwords,
+        the keys in the cloud's keyring and key files, and whatever this
+        process registered (nova's cephx key).
+        """
+        found = dict(common.known_secrets())
+        found.update({
+            'MariaDB password': mariadb_env.PASSWORD,
+            'RabbitMQ password': rabbitmq_env.PASSWORD,
+            'keystone admin password': keystone_env.ADMIN_PASSWORD})
+        for user in SERVICE_USERS:
+            found['keystone password of %s' % user] = (
+                keystone_env.service_password(user))
+        found.update(secret_scan.keyring_keys(self.path('ceph')))
+        for keys in ('fernet-keys', 'credential-keys'):
+            directory = self.path('keystone', keys)
+            for name in (sorted(os.listdir(directory))
+                         if os.path.isdir(directory) else []):
+                with open(os.path.join(directory, name)) as handle:
+                    found['keystone %s/%s' % (keys, name)] = (
+                        handle.read().strip())
+        return {what: value for what, value in found.items() if value}
+
+    def check_command_lines(self):
+        """Raise when a process we started shows a secret to ``ps``."""
+        leaders = {p['pid'] for p in self.running()}
+        guests = libvirt_env.guest_processes(self.path('libvirt'))
+        pids = set(secret_scan.ours(leaders)) | {
+            g['pid'] for g in guests.values()}
+        findings = secret_scan.scan_command_lines(sorted(pids),
+                                                  self.secret_values())
+        if findings:
+            raise RuntimeError('secrets on command lines:\n%s' %
+                               secret_scan.describe(findings))
+
+    def scan_logs_for_secrets(self):
+        """Search every log of the cloud for its secrets; the findings.
+
+        For the end of a run (``tox -e tempest-aio`` fails on a finding).
+        """
+        findings = secret_scan.scan_logs([self.workdir],
+                                         self.secret_values())
+        for line in secret_scan.describe(findings).splitlines():
+            common.log('secret in a log: %s' % line)
+        common.log('cloud: %d secret(s) found in the logs under %s' % (
+            len(findings), self.workdir))
+        return findings
+
     # -- down and status --------------------------------------------------
 
     def down(self):
@@ -866,11 +923,14 @@ class Cloud:
         uri = self.state.get('libvirt_uri')
         names = {p['name'] for p in self.running()}
         if uri and 'libvirtd' in names:
-            destroy_guests(uri, self.path('instances'))
-        stop_pids([p['pid'] for p in self.state['processes']])
+            destroy_guests(uri, self.path('libvirt'))
+        stop_pids(self.state['processes'])
+        # QEMU outlives its libvirtd: what is left, by its pid file.
+        libvirt_env.kill_guest_processes(self.path('libvirt'))
         left = self.running()
         if left:
-            raise RuntimeError('still running after down: %s' % left)
+            raise RuntimeError('still running after down: %s' % ', '.join(
+                '%s (pid %d)' % (p['name'], p['pid']) for p in left))
         self.state['down_seconds'] = round(time.monotonic() - start, 1)
         self.save_state()
         common.log('cloud: down in %.1f s' % self.state['down_seconds'])
@@ -880,11 +940,12 @@ class Cloud:
         if not self.load_state():
             out.write('no cloud recorded in %s\n' % self.workdir)
             return 1
-        alive = {p['pid'] for p in self.running()}
+        alive = [p for p in self.state['processes']
+                 if processes.alive(p)]
         for entry in self.state['processes']:
             out.write('%-16s %7d  %s\n' % (
                 entry['name'], entry['pid'],
-                'running' if entry['pid'] in alive else 'stopped'))
+                'running' if entry in alive else 'stopped'))
         for name, url in sorted(self.state['urls'].items()):
             out.write('%-16s %s\n' % (name, url))
         return 0 if len(alive) == len(self.state['processes']) else 1

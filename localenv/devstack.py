@@ -65,8 +65,9 @@ def _bash(files, script):
                           env=files.environ(), capture_output=True,
                           text=True, timeout=300)
     if done.returncode:
-        raise RuntimeError('devstack plugin failed (%s): %s%s' % (
-            script.strip(), done.stdout, done.stderr))
+        raise RuntimeError(common.redact(
+            'devstack plugin failed (%s): %s%s' % (
+                script.strip(), done.stdout, done.stderr)))
     return done.stdout
 
 

@@ -103,7 +103,10 @@ class GlanceServer:
         self.extra_conf = extra_conf or {}
         self.extra_pythonpath = list(extra_pythonpath)
         self.post_config = post_config
-        self.port = common.free_port()
+        # Bound now and handed to gunicorn at start (``fd://``): no other
+        # process can take the port between choosing and serving it.
+        self._listener = common.reserve_port()
+        self.port = self._listener.getsockname()[1]
         self.process = None
         self.venv = venv or ensure_glance_venv()
         self._db_synced = False
@@ -259,15 +262,25 @@ class GlanceServer:
                  'db_sync'], check=True, env=self._env(sitecustomize=False),
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self._db_synced = True
-        with open(self.logfile + '.gunicorn', 'ab') as out:
-            self.process = subprocess.Popen(
-                [os.path.join(self.venv, 'bin', 'gunicorn'),
-                 '--bind', '127.0.0.1:%d' % self.port,
-                 '--workers', '1', '--worker-class', 'gthread',
-                 '--threads', '8', '--timeout', '600', '--keep-alive', '0',
-                 '--no-control-socket', 'glance.wsgi.api:application'],
-                env=self._env(), stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True, cwd=self.workdir)
+        if self._listener is None:  # started again: the same port
+            self._listener = common.reserve_port(self.port)
+        fd = self._listener.fileno()
+        try:
+            with open(self.logfile + '.gunicorn', 'ab') as out:
+                self.process = common.popen(
+                    [os.path.join(self.venv, 'bin', 'gunicorn'),
+                     '--bind', 'fd://%d' % fd,
+                     '--workers', '1', '--worker-class', 'gthread',
+                     '--threads', '8', '--timeout', '600', '--keep-alive',
+                     '0', '--no-control-socket',
+                     'glance.wsgi.api:application'],
+                    env=self._env(), stdout=out, stderr=subprocess.STDOUT,
+                    start_new_session=True, cwd=self.workdir,
+                    pass_fds=[fd])
+        finally:
+            # Ours closed: once glance-api stops, connections are refused.
+            self._listener.close()
+            self._listener = None
         common.wait_for_http(self.url + '/versions', 60, self.process,
                              self.logfile + '.gunicorn')
         self._register()
@@ -277,6 +290,9 @@ class GlanceServer:
         self._note_unfinished()
         common.stop_process(self.process)
         self.process = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
 
     def kill(self):
         """SIGKILL glance-api, as a crash would."""

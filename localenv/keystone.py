@@ -4,6 +4,11 @@ Started by hand: db_sync, fernet and credential keys, bootstrap, then a
 threaded WSGI server around keystone's public application (keystone
 parses its own command line, so it is not run under gunicorn). Projects,
 users and role assignments are created through Keystone's API.
+
+The admin password reaches ``keystone-manage bootstrap`` in the
+environment (``OS_BOOTSTRAP_PASSWORD``), not as an argument ``ps`` would
+show. The server gets its listening socket from us (bound when the
+object is made), so no other process can take the port in between.
 """
 
 import json
@@ -19,11 +24,13 @@ KEYSTONE_REQUIREMENTS = ['keystone==30.0.0']
 ADMIN_PASSWORD = 'localenv-admin'
 
 SERVER = textwrap.dedent('''\
+    import socket
     import socketserver
     import sys
     from wsgiref import simple_server
 
-    port = int(sys.argv[1])
+    # The socket we were handed, already bound to our port.
+    listener = socket.socket(fileno=int(sys.argv[1]))
     sys.argv = sys.argv[:1]
     from keystone.server import wsgi
     app = wsgi.initialize_public_application()
@@ -31,13 +38,25 @@ SERVER = textwrap.dedent('''\
     class Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
         daemon_threads = True
 
+        def server_bind(self):
+            self.socket.close()
+            self.socket = listener
+            self.server_address = listener.getsockname()
+            self.server_name, self.server_port = self.server_address
+            self.setup_environ()
+
     class Quiet(simple_server.WSGIRequestHandler):
         def log_message(self, *args):
             pass
 
-    simple_server.make_server('127.0.0.1', port, app, server_class=Server,
+    simple_server.make_server('127.0.0.1', 0, app, server_class=Server,
                               handler_class=Quiet).serve_forever()
 ''')
+
+
+def service_password(user):
+    """The password a user created by ``KeystoneServer.user`` gets."""
+    return 'pw-%s' % user
 
 
 def ensure_keystone_venv():
@@ -48,7 +67,8 @@ class KeystoneServer:
     def __init__(self, workdir, venv=None, database=None):
         """``database``: an oslo.db URL (default: sqlite in ``workdir``)."""
         self.workdir = workdir
-        self.port = common.free_port()
+        self._listener = common.reserve_port()
+        self.port = self._listener.getsockname()[1]
         self.venv = venv or ensure_keystone_venv()
         self.database = database or 'sqlite:///%s/keystone.sqlite' % workdir
         self.conf = os.path.join(workdir, 'keystone.conf')
@@ -61,10 +81,10 @@ class KeystoneServer:
     def url(self):
         return 'http://127.0.0.1:%d/v3' % self.port
 
-    def _manage(self, *args):
-        subprocess.run([os.path.join(self.venv, 'bin', 'keystone-manage'),
-                        '--config-file', self.conf] + list(args),
-                       check=True, capture_output=True, timeout=300)
+    def _manage(self, *args, env=None):
+        common.run([os.path.join(self.venv, 'bin', 'keystone-manage'),
+                    '--config-file', self.conf] + list(args), timeout=300,
+                   env=env)
 
     def start(self):
         os.makedirs(self.workdir, exist_ok=True)
@@ -89,20 +109,31 @@ class KeystoneServer:
                      '--keystone-group', 'root')
         self._manage('credential_setup', '--keystone-user', 'root',
                      '--keystone-group', 'root')
-        self._manage('bootstrap', '--bootstrap-password', ADMIN_PASSWORD,
+        common.register_secret(ADMIN_PASSWORD, 'keystone admin password')
+        self._manage('bootstrap',
                      '--bootstrap-admin-url', self.url,
                      '--bootstrap-public-url', self.url,
                      '--bootstrap-internal-url', self.url,
-                     '--bootstrap-region-id', 'RegionOne')
+                     '--bootstrap-region-id', 'RegionOne',
+                     env=dict(os.environ,
+                              OS_BOOTSTRAP_PASSWORD=ADMIN_PASSWORD))
         server = os.path.join(self.workdir, 'serve.py')
         with open(server, 'w') as handle:
             handle.write(SERVER)
         env = dict(os.environ, OS_KEYSTONE_CONFIG_FILES=self.conf)
-        with open(self.logfile + '.out', 'ab') as out:
-            self.process = subprocess.Popen(
-                [os.path.join(self.venv, 'bin', 'python'), server,
-                 str(self.port)], env=env, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True)
+        if self._listener is None:  # started again: the same port
+            self._listener = common.reserve_port(self.port)
+        try:
+            with open(self.logfile + '.out', 'ab') as out:
+                self.process = common.popen(
+                    [os.path.join(self.venv, 'bin', 'python'), server,
+                     str(self._listener.fileno())], env=env, stdout=out,
+                    stderr=subprocess.STDOUT, start_new_session=True,
+                    pass_fds=[self._listener.fileno()])
+        finally:
+            # Ours closed: once keystone stops, connections are refused.
+            self._listener.close()
+            self._listener = None
         common.wait_for_http(self.url, 60, self.process,
                              self.logfile + '.out')
         self.passwords['admin'] = ADMIN_PASSWORD
@@ -111,6 +142,9 @@ class KeystoneServer:
     def stop(self):
         common.stop_process(self.process)
         self.process = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
 
     # -- the identity API ---------------------------------------------
 
@@ -158,7 +192,8 @@ class KeystoneServer:
 
     def user(self, name, project, roles):
         """A user with ``roles`` on ``project``; its password is kept."""
-        password = 'pw-%s' % name
+        password = common.register_secret(service_password(name),
+                                          'keystone password of %s' % name)
         user_id = self._find('user', name) or self._admin(
             'POST', '/users', {'user': {
                 'name': name, 'password': password,

@@ -11,15 +11,18 @@ a container needs. Guests need no OS: a disk with known bytes is enough to
 snapshot.
 """
 
+import glob
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import textwrap
 import time
 import uuid
 
 from localenv import common
+from localenv import processes
 
 LIBVIRTD = '/usr/sbin/libvirtd'
 DEBIAN_PACKAGES = ('libvirt-daemon', 'libvirt-daemon-driver-qemu',
@@ -167,9 +170,7 @@ class Libvirtd:
             self._destroy(name)
         common.stop_process(self.process)
         self.process = None
-        for name in self.guests:
-            subprocess.run(['pkill', '-9', '-f', 'guest=%s,' % name],
-                           capture_output=True)
+        kill_guest_processes(self.workdir)
         self.guests.clear()
 
     def _destroy(self, name):
@@ -179,8 +180,7 @@ class Libvirtd:
                                capture_output=True, timeout=20)
         except subprocess.TimeoutExpired:
             common.log('virsh destroy %s timed out' % name)
-            subprocess.run(['pkill', '-9', '-f', 'guest=%s,' % name],
-                           capture_output=True)
+            kill_guest_processes(self.workdir, [name])
 
     def remove_guest(self, name):
         """Destroy and undefine one guest now.
@@ -222,6 +222,84 @@ class Libvirtd:
 
 
 GUEST_PREFIX = 'instance-'
+
+
+def _boot_time():
+    with open('/proc/stat') as handle:
+        for line in handle:
+            if line.startswith('btime '):
+                return int(line.split()[1])
+    raise RuntimeError('no btime in /proc/stat')
+
+
+def guest_processes(workdir, names=None):
+    """``{name: pid}`` of the QEMU processes this libvirtd started.
+
+    From the pid files in the daemon's private run directory (libvirt's
+    ``/run/libvirt/qemu/<guest>.pid`` inside its namespace), each checked
+    against the process: a QEMU whose ``-name guest=<guest>,`` matches and
+    that was running when the file was written (a PID reused later started
+    after it). Other daemons' guests may have the same names.
+    """
+    found = {}
+    ticks = os.sysconf('SC_CLK_TCK')
+    for pidfile in glob.glob(os.path.join(workdir, 'ns', 'run-state', 'qemu',
+                                          '*.pid')):
+        name = os.path.basename(pidfile)[:-len('.pid')]
+        if names is not None and name not in names:
+            continue
+        try:
+            with open(pidfile) as handle:
+                pid = int(handle.read().strip())
+            written = os.stat(pidfile).st_mtime
+        except (OSError, ValueError):
+            continue
+        record = processes.identity(pid)
+        if record is None:
+            continue
+        argv = record['cmdline']
+        started = _boot_time() + record['start_time'] / ticks
+        if (os.path.basename(argv[0]).startswith('qemu-system') and
+                any(arg.startswith('guest=%s,' % name) for arg in argv) and
+                started <= written + 2):
+            found[name] = record
+    return found
+
+
+def kill_guest_processes(workdir, names=None):
+    """SIGKILL this libvirtd's QEMU processes (``names``: only those).
+
+    For guests libvirt could not destroy, or that outlived the daemon;
+    never a process found by a pattern (``pkill -f`` would hit another
+    daemon's guest of the same name).
+    """
+    for name, record in guest_processes(workdir, names).items():
+        if processes.matches(record):
+            common.log('killing QEMU %d of guest %s' % (record['pid'], name))
+            os.kill(record['pid'], signal.SIGKILL)
+
+
+def define_ceph_secret(uri, secret_uuid, usage_name, key):
+    """A libvirt secret holding a cephx key, as devstack-plugin-ceph does.
+
+    The key goes to ``virsh secret-set-value --file`` through a 0600 file
+    (base64, as ``ceph auth get-key`` prints it), never as an argument.
+    """
+    xml = textwrap.dedent("""\
+        <secret ephemeral='no' private='no'>
+          <uuid>%s</uuid>
+          <usage type='ceph'>
+            <name>%s</name>
+          </usage>
+        </secret>
+        """) % (secret_uuid, usage_name)
+    common.register_secret(key, 'cephx key of %s' % usage_name)
+    virsh = ['virsh', '-c', uri]
+    with common.secret_file(xml) as path:
+        common.run(virsh + ['secret-define', '--file', path], timeout=60)
+    with common.secret_file(key) as path:
+        common.run(virsh + ['secret-set-value', '--secret', secret_uuid,
+                            '--file', path], timeout=60)
 
 
 def make_disk_bytes(size, seed):

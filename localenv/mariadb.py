@@ -2,7 +2,10 @@
 
 Its own data directory, socket and port, so it never meets the system's
 MariaDB: ``mariadb-install-db`` into the work directory, then ``mariadbd``
-in the foreground as a child we can stop by its PID.
+in the foreground as a child we can stop by its PID. Its port is picked
+free and, when someone else binds it first, ``start`` retries on a new one.
+SQL reaches the client on its standard input, never as ``-e``: it holds
+the services' password.
 """
 
 import os
@@ -33,6 +36,7 @@ class MariaDB:
 
     def __init__(self, workdir, port=None):
         self.workdir = workdir
+        self._fixed_port = port
         self.port = port or common.free_port()
         self.datadir = os.path.join(workdir, 'data')
         self.socket = os.path.join(workdir, 'mysqld.sock')
@@ -40,7 +44,7 @@ class MariaDB:
         self.process = None
 
     def url(self, database):
-        """An oslo.db connection URL for ``database``."""
+        """An oslo.db connection URL for ``database`` (for config files)."""
         return 'mysql+pymysql://%s:%s@127.0.0.1:%d/%s?charset=utf8' % (
             USER, PASSWORD, self.port, database)
 
@@ -48,16 +52,25 @@ class MariaDB:
         reason = missing_reason()
         if reason:
             raise RuntimeError(reason)
+        common.register_secret(PASSWORD, 'MariaDB password')
         os.makedirs(self.workdir, exist_ok=True)
         if not os.path.isdir(os.path.join(self.datadir, 'mysql')):
-            subprocess.run(
+            common.run(
                 [INSTALL_DB, '--no-defaults', '--user=root',
                  '--datadir=%s' % self.datadir,
                  '--auth-root-authentication-method=socket',
-                 '--skip-test-db'],
-                check=True, capture_output=True, timeout=300)
+                 '--skip-test-db'], timeout=300)
+        common.retry_on_port_in_use(self._start_server)
+        self.sql("CREATE USER IF NOT EXISTS '%s'@'127.0.0.1' "
+                 "IDENTIFIED BY '%s'; GRANT ALL PRIVILEGES ON *.* TO "
+                 "'%s'@'127.0.0.1'" % (USER, PASSWORD, USER))
+        return self
+
+    def _start_server(self):
+        offset = (os.path.getsize(self.logfile)
+                  if os.path.exists(self.logfile) else 0)
         with open(self.logfile + '.out', 'ab') as out:
-            self.process = subprocess.Popen(
+            self.process = common.popen(
                 [MARIADBD, '--no-defaults', '--user=root',
                  '--datadir=%s' % self.datadir, '--socket=%s' % self.socket,
                  '--port=%d' % self.port, '--bind-address=127.0.0.1',
@@ -69,11 +82,15 @@ class MariaDB:
                  '--character-set-server=utf8mb4'],
                 stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
-        self._wait()
-        self.sql("CREATE USER IF NOT EXISTS '%s'@'127.0.0.1' "
-                 "IDENTIFIED BY '%s'; GRANT ALL PRIVILEGES ON *.* TO "
-                 "'%s'@'127.0.0.1'" % (USER, PASSWORD, USER))
-        return self
+        try:
+            self._wait()
+        except RuntimeError:
+            common.stop_process(self.process)
+            if self._fixed_port is None and common.address_in_use(
+                    common.tail(self.logfile, offset=offset)):
+                failed, self.port = self.port, common.free_port()
+                raise common.PortInUse('MariaDB port %d' % failed)
+            raise
 
     def _wait(self, timeout=60):
         deadline = time.monotonic() + timeout
@@ -92,13 +109,17 @@ class MariaDB:
             time.sleep(0.3)
 
     def sql(self, statements):
-        """Run SQL as root over the private socket."""
+        """Run SQL as root over the private socket.
+
+        On the client's standard input: a password in a statement would
+        show in ``ps`` as an ``-e`` argument. Errors are redacted.
+        """
         done = subprocess.run(
-            [CLIENT, '--no-defaults', '--socket=%s' % self.socket, '-e',
-             statements], capture_output=True, text=True, timeout=60)
+            [CLIENT, '--no-defaults', '--socket=%s' % self.socket],
+            input=statements, capture_output=True, text=True, timeout=60)
         if done.returncode:
-            raise RuntimeError('SQL failed: %s: %s' % (statements,
-                                                       done.stderr))
+            raise RuntimeError(common.redact('SQL failed: %s: %s' % (
+                statements, done.stderr)))
 
     def create_databases(self, *names):
         self.sql('; '.join('CREATE DATABASE IF NOT EXISTS %s' % name

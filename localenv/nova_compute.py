@@ -5,6 +5,12 @@ Loads a compute driver exactly as nova-compute does
 real ``nova.objects.Instance`` objects for guests defined in the local
 libvirtd, and creates the queued image with the same nova code nova-api
 uses (``nova.compute.utils.create_image``).
+
+``NovaCompute.start`` called again stands for a restart of nova-compute:
+the previous driver is closed first (its libvirt connection and its
+connection-event thread), as the end of the old process would, and the
+native libvirt event-loop thread of the first start is shared, since
+nova's never ends and every such thread serves every connection.
 """
 
 import os
@@ -28,7 +34,6 @@ class NovaCompute:
         self.compute_driver = compute_driver
         self.overrides = dict(overrides or {})
         self.driver = None
-        self._drivers = []
         # Guest names derive from the id (instance-%08x): start at a random
         # point so a run never meets a domain another run left defined.
         self._next_id = random.randint(1, 0xfffff) << 8
@@ -99,23 +104,27 @@ class NovaCompute:
         nova.conf.CONF.clear_override(name, group=group)
 
     def start(self):
+        """A new driver, as a restarted nova-compute makes; the old closed."""
         from nova.virt import driver as virt_driver
         from nova.virt import virtapi
 
+        self.stop()
         self.configure()
         self.driver = virt_driver.load_compute_driver(virtapi.VirtAPI())
+        _share_event_loop_thread(self.driver)
         self.driver.init_host('localenv-compute')
-        self._drivers.append(self.driver)
         return self.driver
 
     def stop(self):
-        for driver in self._drivers:
-            try:
-                driver.cleanup_host('localenv-compute')
-            except Exception as e:  # teardown must go on
-                common.log('driver cleanup_host: %s' % e)
-            _stop_connection_event_thread(driver)
-        self._drivers = []
+        """Close the driver: what the end of nova-compute's process does."""
+        if self.driver is None:
+            return
+        try:
+            self.driver.cleanup_host('localenv-compute')
+        except Exception as e:  # teardown must go on
+            common.log('driver cleanup_host: %s' % e)
+        _stop_connection_event_thread(self.driver)
+        _close_connection(self.driver)
         self.driver = None
 
     # -- instances ---------------------------------------------------
@@ -201,6 +210,62 @@ def _stop_connection_event_thread(driver):
     queue = getattr(driver._host, '_conn_event_handler_queue', None)
     if queue is not None:
         queue.put(_exit)
+
+
+def _share_event_loop_thread(driver):
+    """Run libvirt's event loop in the first start's thread only.
+
+    nova's threading-mode handler registers libvirt's process-wide default
+    event loop and runs it in a native thread that never returns; any
+    thread running that loop dispatches the events of every connection.
+    A restart in this process therefore reuses the first thread instead
+    of adding one that nothing can stop.
+    """
+    from nova.virt.libvirt import host as libvirt_host
+
+    handler = getattr(driver, '_host', None)
+    handler = getattr(handler, '_event_handler', None)
+    if not isinstance(handler, getattr(
+            libvirt_host, '_ThreadingLibvirtEventHandler', ())):
+        return
+    running = _STATE.get('event_loop_thread')
+    if running is not None and running.is_alive():
+        handler._event_thread = running
+        handler.start = lambda: None
+        return
+    start = handler.start
+
+    def start_and_remember():
+        start()
+        _STATE['event_loop_thread'] = handler._event_thread
+
+    handler.start = start_and_remember
+
+
+def _close_connection(driver):
+    """Close the driver's libvirt connection (libvirtd drops the client)."""
+    host = getattr(driver, '_host', None)
+    if host is None:
+        return
+    with host._wrapped_conn_lock:
+        conn, host._wrapped_conn = host._wrapped_conn, None
+    if conn is None:
+        return
+    # Event and close callbacks hold references to the connection: while
+    # one is registered, close() leaves it open.
+    for callback_id in list(getattr(conn, 'domainEventCallbackID', {})):
+        try:
+            conn.domainEventDeregisterAny(callback_id)
+        except Exception as e:
+            common.log('deregistering libvirt event callback: %s' % e)
+    try:
+        conn.unregisterCloseCallback()
+    except Exception as e:
+        common.log('unregistering the libvirt close callback: %s' % e)
+    try:
+        conn.close()
+    except Exception as e:
+        common.log('closing the libvirt connection: %s' % e)
 
 
 def common_uuid():

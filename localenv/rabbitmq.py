@@ -3,7 +3,8 @@
 Own node name, Mnesia directory, Erlang cookie (HOME), AMQP, distribution
 and epmd ports, so it never meets a system RabbitMQ. epmd is started by us
 in the foreground: left to the broker it would daemonize out of reach of
-``down``.
+``down``. Its three ports are picked free; when another process binds one
+first, ``start`` retries with new ones.
 """
 
 import os
@@ -39,13 +40,17 @@ def _port_open(port):
 class RabbitMQ:
     def __init__(self, workdir, port=None):
         self.workdir = workdir
+        self._fixed_port = port
+        self.process = None
+        self.epmd = None
+        self._pick_ports(port)
+
+    def _pick_ports(self, port=None):
         self.port = port or common.free_port()
         self.dist_port = common.free_port()
         self.epmd_port = common.free_port()
         self.node = 'ngm%d@localhost' % self.port
-        self.logfile = os.path.join(workdir, 'log', '%s.log' % self.node)
-        self.process = None
-        self.epmd = None
+        self.logfile = os.path.join(self.workdir, 'log', '%s.log' % self.node)
 
     @property
     def transport_url(self):
@@ -98,7 +103,28 @@ class RabbitMQ:
         reason = missing_reason()
         if reason:
             raise RuntimeError(reason)
+        common.register_secret(PASSWORD, 'RabbitMQ password')
+        return common.retry_on_port_in_use(lambda: self._start(timeout))
+
+    def _start(self, timeout):
         self._write_config()
+        logs = [os.path.join(self.workdir, 'epmd.log'),
+                os.path.join(self.workdir, 'rabbitmq.out'), self.logfile]
+        offsets = [os.path.getsize(p) if os.path.exists(p) else 0
+                   for p in logs]
+        try:
+            return self._start_processes(timeout)
+        except RuntimeError:
+            self.stop()
+            taken = any(common.address_in_use(common.tail(p, 200, offset))
+                        for p, offset in zip(logs, offsets))
+            if taken and self._fixed_port is None:
+                ports = (self.port, self.dist_port, self.epmd_port)
+                self._pick_ports()
+                raise common.PortInUse('RabbitMQ ports %d/%d/%d' % ports)
+            raise
+
+    def _start_processes(self, timeout):
         with open(os.path.join(self.workdir, 'epmd.log'), 'ab') as out:
             self.epmd = subprocess.Popen(
                 [EPMD, '-address', '127.0.0.1', '-port',
@@ -111,13 +137,22 @@ class RabbitMQ:
                 stderr=subprocess.STDOUT, start_new_session=True,
                 cwd=self.workdir)
         deadline = time.monotonic() + timeout
-        while not _port_open(self.port):
+        # The port alone could be someone else's: wait for our broker to
+        # say it listens there.
+        while not (_port_open(self.port) and self._listening()):
             if self.process.poll() is not None or (
                     time.monotonic() > deadline):
                 raise RuntimeError('RabbitMQ did not start: %s%s' % (
                     common.tail(out_log), common.tail(self.logfile)))
             time.sleep(0.5)
         return self
+
+    def _listening(self):
+        line = 'started TCP listener on 127.0.0.1:%d' % self.port
+        if not os.path.exists(self.logfile):
+            return False
+        with open(self.logfile, errors='replace') as handle:
+            return any(line in text for text in handle)
 
     @property
     def pids(self):

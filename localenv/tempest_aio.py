@@ -15,8 +15,10 @@
    ceph-native and dedicated-store tests, and a check outside tempest: a
    snapshot's clone is in the store's pool and nova-compute logged the
    ceph-native path.
-5. Down, always, even when a phase failed. The exit code is non-zero when
-   any phase failed; every phase's time is printed at the end.
+5. Down, always, even when a phase failed; then every log of the cloud
+   is searched for the cloud's passwords and keys (a finding fails the
+   run). The exit code is non-zero when any phase failed; every phase's
+   time is printed at the end.
 
 Green means it ran: a tempest phase fails when tempest skipped a test
 that is not in ``EXPECTED_SKIPS`` (read from ``stestr last --subunit``),
@@ -304,6 +306,9 @@ def main(argv=None):
                                                 args.ceph_native_store))
     finally:
         phase('teardown', cloud.down)
+        # Fails the run when any log of the cloud holds one of its secrets.
+        phase('no secret in the cloud\'s logs',
+              lambda: len(cloud.scan_logs_for_secrets()))
         print('\n%-55s %9s  %s' % ('phase', 'seconds', 'result'))
         for name, seconds, code in times:
             print('%-55s %9.1f  %s' % (name, seconds,

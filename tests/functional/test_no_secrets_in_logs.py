@@ -1,10 +1,18 @@
-"""With DEBUG logging, a user's token never appears in logs or errors."""
+"""With DEBUG logging, a user's token never appears in logs or errors;
+the local environment's own secrets never appear on a command line."""
 
+import base64
 import os
+import subprocess
 import uuid
 
 import pytest
 
+from localenv import common
+from localenv import keystone as keystone_env
+from localenv import libvirt as libvirt_env
+from localenv import mariadb as mariadb_env
+from localenv import secret_scan
 from nova_glance_multistore import exception
 from tests.functional import conftest as env
 
@@ -42,3 +50,83 @@ def test_token_not_logged_on_success_or_refusal(
     with open(logfile, errors='replace') as handle:
         handle.seek(offset)
         assert secret not in handle.read()
+
+
+@pytest.fixture
+def command_lines(monkeypatch):
+    """Every command line started (through subprocess) during the test."""
+    seen = []
+
+    class Recording(subprocess.Popen):
+        def __init__(self, args, *more, **kwargs):
+            seen.append([str(arg) for arg in (
+                [args] if isinstance(args, (str, bytes)) else args)])
+            super().__init__(args, *more, **kwargs)
+
+    monkeypatch.setattr(subprocess, 'Popen', Recording)
+    return seen
+
+
+def _leaks(command_lines, secret):
+    return [argv for argv in command_lines if secret in ' '.join(argv)]
+
+
+def test_cephx_key_reaches_libvirt_by_file_only(libvirtd, command_lines):
+    key = base64.b64encode(os.urandom(16)).decode()
+    secret_uuid = str(uuid.uuid4())
+    libvirt_env.define_ceph_secret(libvirtd.uri, secret_uuid,
+                                   'client.t%s secret' % secret_uuid[:8], key)
+    try:
+        stored = subprocess.run(
+            ['virsh', '-c', libvirtd.uri, 'secret-get-value', secret_uuid],
+            capture_output=True, text=True, check=True, timeout=30)
+        assert stored.stdout.strip() == key
+        assert any('secret-set-value' in argv for argv in command_lines)
+        assert _leaks(command_lines, key) == []
+    finally:
+        subprocess.run(['virsh', '-c', libvirtd.uri, 'secret-undefine',
+                        secret_uuid], capture_output=True, timeout=30)
+
+
+def test_keystone_bootstrap_password_not_on_command_line(
+        tmp_path, command_lines):
+    server = keystone_env.KeystoneServer(str(tmp_path / 'keystone'))
+    server.start()
+    try:
+        # The password took: the admin can log in with it.
+        token, _ = server.token('admin', 'admin')
+        assert token
+        assert any('bootstrap' in argv for argv in command_lines)
+        assert _leaks(command_lines, keystone_env.ADMIN_PASSWORD) == []
+        secrets = {'admin password': keystone_env.ADMIN_PASSWORD}
+        assert secret_scan.scan_command_lines(
+            secret_scan.ours({server.process.pid}), secrets) == []
+        assert secret_scan.scan_logs([str(tmp_path)], secrets) == []
+    finally:
+        server.stop()
+
+
+def test_mariadb_password_not_on_command_line(tmp_path, command_lines):
+    reason = mariadb_env.missing_reason()
+    if reason:
+        pytest.skip(reason)
+    db = mariadb_env.MariaDB(str(tmp_path / 'mariadb')).start()
+    try:
+        db.create_databases('ngm_probe')
+        assert _leaks(command_lines, mariadb_env.PASSWORD) == []
+        # The password took: the services' user logs in over TCP with it
+        # (from a 0600 option file, as the client's --defaults-extra-file).
+        with common.secret_file('[client]\npassword=%s\n' %
+                                mariadb_env.PASSWORD) as options:
+            done = common.run(
+                [mariadb_env.CLIENT, '--defaults-extra-file=%s' % options,
+                 '--protocol=tcp', '--host=127.0.0.1',
+                 '--port=%d' % db.port, '--user=%s' % mariadb_env.USER,
+                 '--batch', '--skip-column-names', '-e', 'SHOW DATABASES'])
+        assert 'ngm_probe' in done.stdout.split()
+        with pytest.raises(RuntimeError) as failed:
+            db.sql("SELECT '%s' FROM no_such_table" % mariadb_env.PASSWORD)
+        assert mariadb_env.PASSWORD not in str(failed.value)
+        assert '***' in str(failed.value)
+    finally:
+        db.stop()
