@@ -19,7 +19,7 @@ checks the images in Glance.
 
 from nova import monkey_patch; monkey_patch.patch(backend='threading')  # noqa
 
-import argparse  # noqa: E402
+import argparse  # noqa: E402,I100
 import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
@@ -60,8 +60,10 @@ def active_mode():
 
 
 def _os_thread_id():
-    """The OS thread running now (eventlet's patched ident is per green
-    thread)."""
+    """The OS thread running now.
+
+    Under eventlet, ``threading.get_ident`` names the green thread instead.
+    """
     if 'eventlet' in sys.modules:
         import eventlet.patcher
         return eventlet.patcher.original('_thread').get_ident()

@@ -34,8 +34,11 @@ def test_environment_wins_over_the_config_option(tmp_path, libvirtd):
 @pytest.mark.parametrize('mode', ['threading', 'eventlet'])
 def test_upload_retried_after_a_503_in_each_mode(glance, proxy, libvirtd,
                                                  tmp_path, mode):
-    """The retry runs where nova puts the upload: under eventlet in a tpool
-    native thread, whose wait between attempts must not stall the hub."""
+    """The whole image again after a 503, in the thread nova uploads in.
+
+    Under eventlet that is a native thread of nova's tpool; its wait
+    between attempts must not stall the hub.
+    """
     base = env.base_image(glance, ['archive'])
     host = threading_modes.ComputeProcess(
         str(tmp_path), proxy.url, libvirtd,

@@ -72,8 +72,10 @@ def assert_mode(facts, mode):
 
 
 class ComputeProcess:
-    """Guests defined in the test's libvirtd, snapshotted by a compute
-    process of their own (concurrent_snapshots.py)."""
+    """Guests in the test's libvirtd, snapshotted by a compute process.
+
+    The process is concurrent_snapshots.py, started in the selected mode.
+    """
 
     def __init__(self, workdir, glance_url, libvirtd, overrides=()):
         self.workdir = os.path.join(workdir, 'nova')
