@@ -3,34 +3,76 @@
 Reads the same nova.conf as nova-compute (``[glance]`` endpoint and
 ``store``, ``[service_user]`` credentials, ``[glance_multistore]``) and asks
 the same Glance.
+
+It prints its findings and nothing else: nova is started in native
+threading mode (as nova-compute 34 starts by default), so eventlet is never
+imported and neither its deprecation banner nor oslo.service's backend
+lines appear, and the libraries' log lines (which repeat what the findings
+say) are shown only with ``--debug``.
 """
 
 import argparse
 import json
+import logging as std_logging
+import os
 import sys
 import types
 
-from nova_glance_multistore import exception
-from nova_glance_multistore import glance_client
-from nova_glance_multistore import opts
-from nova_glance_multistore.stores import StoreList
+# Loggers whose lines --debug brings back; without it the CLI's findings
+# say the same (nova's Glance client logs an ERROR and a traceback for an
+# unreachable Glance that the FAIL line already reports).
+LIBRARY_LOGGERS = ('nova', 'oslo_service', 'oslo_config', 'keystoneauth',
+                   'glanceclient', 'stevedore', 'urllib3')
+
+
+def use_native_threading():
+    """Select nova's native threading mode before nova is imported.
+
+    The same call nova-compute makes first (``nova/cmd/compute.py``), with
+    the environment variable nova gives precedence over ``[DEFAULT]
+    concurrency_backend``: the CLI runs a few requests one after another,
+    so even on a host whose nova-compute still runs with eventlet it has no
+    use for it. nova then forbids importing eventlet, which is where the
+    banner came from (futurist and oslo.service import it when present).
+
+    Does nothing when nova or eventlet is already loaded (``main()`` called
+    from a process that chose its mode itself).
+    """
+    if 'eventlet' in sys.modules or 'nova.conf' in sys.modules:
+        return False
+    os.environ['OS_NOVA_DISABLE_EVENTLET_PATCHING'] = 'true'
+    from nova import monkey_patch
+    monkey_patch.patch(backend='threading')
+    return True
 
 
 def _load_conf(args):
     import nova.conf
     from oslo_log import log as logging
 
+    from nova_glance_multistore import opts
+
     conf = nova.conf.CONF
     logging.register_options(conf)
-    conf.set_default('use_stderr', True)  # stdout is for the answers
     conf([], project='nova', default_config_files=args.config_file or [],
          default_config_dirs=args.config_dir or [])
-    logging.set_defaults(default_log_levels=['nova=WARN',
-                                             'nova_glance_multistore=WARN',
-                                             'keystoneauth=WARN',
-                                             'glanceclient=WARN',
-                                             'stevedore=WARN'])
+    # nova-compute's logging settings in nova.conf are not the CLI's:
+    # stdout is for the answers, log lines go to stderr only.
+    for name, value in (('log_file', None), ('log_dir', None),
+                        ('log_config_append', None), ('use_stderr', True),
+                        ('use_syslog', False), ('use_journal', False),
+                        ('use_json', False), ('debug', args.debug)):
+        conf.set_override(name, value)
+    if args.debug:
+        logging.set_defaults(default_log_levels=[
+            level for level in logging.get_default_log_levels()
+            if level.partition('=')[0] not in LIBRARY_LOGGERS])
+    else:
+        logging.set_defaults(default_log_levels=[
+            'nova=CRITICAL', 'nova_glance_multistore=WARN'])
     logging.setup(conf, 'nova-glance-multistore')
+    if not args.debug:
+        std_logging.getLogger().setLevel(std_logging.ERROR)
     opts.register_opts(conf)
     return conf
 
@@ -48,6 +90,9 @@ def _table(rows, headers):
 
 
 def cmd_stores(conf, args, out):
+    from nova_glance_multistore import glance_client
+    from nova_glance_multistore.stores import StoreList
+
     facts = glance_client.GlanceFacts()
     ctxt = glance_client.service_context(conf)
     body = (facts.stores_info_detail(ctxt) if args.detail
@@ -75,7 +120,11 @@ def cmd_stores(conf, args, out):
 
 
 def cmd_check(conf, args, out):
+    from nova_glance_multistore import exception
+    from nova_glance_multistore import glance_client
     from nova_glance_multistore.hooks import pipeline
+    from nova_glance_multistore import rbd_stores
+    from nova_glance_multistore.stores import StoreList
     from nova_glance_multistore import uploads
 
     findings = []
@@ -105,7 +154,6 @@ def cmd_check(conf, args, out):
     except exception.GlanceMultistoreError as e:
         findings.append((False, str(e)))
     if ctxt is not None:
-        from nova_glance_multistore import rbd_stores
         findings.extend(rbd_stores.check_fast_snapshot_targets(
             conf, glance_client.GlanceFacts(), ctxt))
     for ok, message in findings:
@@ -114,6 +162,8 @@ def cmd_check(conf, args, out):
 
 
 def cmd_explain(conf, args, out):
+    from nova_glance_multistore import exception
+    from nova_glance_multistore import glance_client
     from nova_glance_multistore import uploads
 
     ctxt = glance_client.service_context(conf)
@@ -140,6 +190,9 @@ def build_parser():
     parser.add_argument('--config-file', action='append',
                         help='nova.conf (repeatable)')
     parser.add_argument('--config-dir', action='append')
+    parser.add_argument('--debug', action='store_true',
+                        help="also print nova's and the libraries' log "
+                             'lines (DEBUG and up) on stderr')
     sub = parser.add_subparsers(dest='command', required=True)
     stores = sub.add_parser('stores', help="Glance's stores")
     stores.add_argument('--detail', action='store_true',
@@ -158,6 +211,7 @@ def build_parser():
 def main(argv=None, out=None):
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
+    use_native_threading()
     try:
         conf = _load_conf(args)
         return args.func(conf, args, out)

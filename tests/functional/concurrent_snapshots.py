@@ -1,0 +1,195 @@
+"""Concurrent snapshots in a process started the way nova-compute starts.
+
+Run as ``python tests/functional/concurrent_snapshots.py --config-file
+nova.conf --expect MODE < spec.json``. Its first statement is the first
+statement of ``nova/cmd/compute.py``: nova 34 picks native threading
+unless ``OS_NOVA_DISABLE_EVENTLET_PATCHING`` or ``[DEFAULT]
+concurrency_backend`` in a ``--config-file`` asks for (deprecated)
+eventlet, and then monkey-patches before anything else is imported. A
+pytest process cannot do that (eventlet and nova are imported long before
+a test runs), hence a process of its own.
+
+Then nova's real LibvirtDriver with our plugin snapshots the guests the
+caller defined, all at once, on the executor nova-compute runs snapshots
+on (``thread_pool_factory`` LONG_TASK: native threads, or green threads
+under eventlet), and one JSON object goes to stdout: the concurrency mode
+that was really active, and which image each snapshot produced. The caller
+checks the images in Glance.
+"""
+
+from nova import monkey_patch; monkey_patch.patch(backend='threading')  # noqa
+
+import argparse  # noqa: E402,I100
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import traceback  # noqa: E402
+
+
+def active_mode():
+    """What this process really runs with, asked of nova, oslo and eventlet.
+
+    In native threading mode nova forbids importing eventlet (an import
+    raises); in eventlet mode ``thread`` and ``socket`` are patched.
+    """
+    import oslo_service.backend as service_backend
+
+    from nova import utils
+
+    facts = {
+        'nova_monkey_patched': monkey_patch.is_patched(),
+        'nova_concurrency_mode_threading':
+            utils.concurrency_mode_threading(),
+        'oslo_service_backend': getattr(
+            service_backend.get_backend_type(), 'value', None),
+    }
+    try:
+        import eventlet.patcher
+    except ImportError as e:
+        facts.update(eventlet_importable=False, eventlet_import_error=str(e),
+                     thread_patched=False, socket_patched=False)
+    else:
+        facts.update(
+            eventlet_importable=True,
+            thread_patched=eventlet.patcher.is_monkey_patched('thread'),
+            socket_patched=eventlet.patcher.is_monkey_patched('socket'))
+    facts['mode'] = ('eventlet' if facts['thread_patched'] and
+                     facts['nova_monkey_patched'] else 'threading')
+    return facts
+
+
+def _os_thread_id():
+    """The OS thread running now.
+
+    Under eventlet, ``threading.get_ident`` names the green thread instead.
+    """
+    if 'eventlet' in sys.modules:
+        import eventlet.patcher
+        return eventlet.patcher.original('_thread').get_ident()
+    import _thread
+    return _thread.get_ident()
+
+
+class Probe:
+    """Counts snapshots in flight, and where each data upload ran."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.peak = 0
+        self.upload_os_threads = []
+
+    def wrap_snapshot(self, snapshot):
+        def _snapshot(*args, **kwargs):
+            with self.lock:
+                self.in_flight += 1
+                self.peak = max(self.peak, self.in_flight)
+            try:
+                return snapshot(*args, **kwargs)
+            finally:
+                with self.lock:
+                    self.in_flight -= 1
+        return _snapshot
+
+    def wrap_upload(self, put):
+        def _put(service, *args, **kwargs):
+            self.upload_os_threads.append(_os_thread_id())
+            return put(service, *args, **kwargs)
+        return _put
+
+
+def run(spec, probe):
+    from nova import thread_pool_factory
+
+    from localenv import nova_compute
+    from nova_glance_multistore import image_api
+
+    count = len(spec['guests'])
+    overrides = {('DEFAULT', 'max_concurrent_snapshots'): count,
+                 ('DEFAULT', 'max_concurrent_builds'): count}
+    for group, name, value in spec.get('overrides', []):
+        overrides[(group, name)] = value
+    compute = nova_compute.NovaCompute(
+        spec['workdir'], spec['glance_url'], spec['libvirt_uri'],
+        spec['virt_type'], overrides=overrides)
+    image_api.StoreAwareImageService._put_with_retries = probe.wrap_upload(
+        image_api.StoreAwareImageService._put_with_retries)
+    compute.start()
+    main_os_thread = _os_thread_id()
+    snapshot = probe.wrap_snapshot(compute.snapshot)
+    try:
+        jobs = []
+        for guest in spec['guests']:
+            compute._next_id = guest['id']  # instance-%08x, as defined
+            instance = compute.make_instance(guest['base_id'])
+            instance.uuid = guest['uuid']
+            instance.obj_reset_changes()
+            ctxt = compute.context()
+            image_id = compute.create_queued_image(ctxt, instance)
+            jobs.append((guest, image_id, thread_pool_factory.spawn_on(
+                thread_pool_factory.ExecutorType.LONG_TASK, snapshot,
+                ctxt, instance, image_id)))
+        executor = thread_pool_factory.get_executor(
+            thread_pool_factory.ExecutorType.LONG_TASK)
+        results = []
+        for guest, image_id, future in jobs:
+            try:
+                future.result(timeout=600)
+                error = None
+            except Exception as e:
+                error = '%s: %s' % (type(e).__name__, e)
+            results.append({'uuid': guest['uuid'],
+                            'base_id': guest['base_id'],
+                            'image_id': image_id, 'error': error})
+    finally:
+        compute.stop()
+    return {
+        'results': results,
+        'executor': type(executor).__name__,
+        'peak_in_flight': probe.peak,
+        'uploads': len(probe.upload_os_threads),
+        'uploads_on_main_os_thread': sum(
+            1 for ident in probe.upload_os_threads
+            if ident == main_os_thread),
+    }
+
+
+def _save_coverage():
+    """os._exit below skips atexit, where coverage.py saves its data."""
+    try:
+        import coverage
+    except ImportError:
+        return
+    current = coverage.Coverage.current()
+    if current is not None:
+        current.stop()
+        current.save()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--config-file', action='append', default=[])
+    parser.add_argument('--expect', choices=['threading', 'eventlet'],
+                        required=True)
+    parser.add_argument('--mode-only', action='store_true')
+    args = parser.parse_args()
+    report = {'mode': active_mode()}
+    if report['mode']['mode'] != args.expect:
+        report['error'] = 'expected %s mode, running in %s mode' % (
+            args.expect, report['mode']['mode'])
+    elif not args.mode_only:
+        try:
+            report.update(run(json.load(sys.stdin), Probe()))
+        except Exception:
+            report['error'] = traceback.format_exc()
+    sys.stdout.write(json.dumps(report) + '\n')
+    sys.stdout.flush()
+    _save_coverage()
+    # nova-compute never stops libvirt's native event thread; neither do
+    # we wait for it.
+    os._exit(1 if 'error' in report else 0)
+
+
+if __name__ == '__main__':
+    main()
