@@ -5,6 +5,10 @@ inside one directory, loopback only, a private port range per cluster, so
 several clusters can run side by side (a "same cluster" and a "different
 cluster" rbd store). The python ``rados``/``rbd`` bindings come from
 Debian's python3-rados/python3-rbd and are put on a venv's path alone.
+
+Ports: the mon's (and, with msgr1, the next one) is picked free and not
+retried when another process binds it first (a cluster's start is not
+cheap to repeat); the daemons' other ports come from a private range.
 """
 
 import json

@@ -106,7 +106,8 @@ def alive(record):
     """
     if not record or not matches(record):
         return False
-    return _stat(record['pid'])[0] != 'Z'
+    stat = _stat(record['pid'])  # it may have ended since
+    return stat is not None and stat[0] != 'Z'
 
 
 def orphans(record):
