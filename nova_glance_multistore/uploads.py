@@ -48,11 +48,13 @@ class StoreAwareUploads:
         # What an outage kept us from cleaning up, kept across restarts.
         self.pending = pending or pending_cleanups.PendingCleanups(
             conf.glance_multistore.pending_cleanups_file)
-        # image id -> (when, context of the request that made it), for
-        # REQUESTER_CONTEXT_TTL seconds: a pending image is deleted with its
-        # owner's context while we have it and Glance accepts it, else with
-        # nova's service credentials.
+        # image id -> context of the request that made it, for
+        # REQUESTER_CONTEXT_TTL seconds (image id -> when, in
+        # _context_times): a pending image is deleted with its owner's
+        # context while we have it and Glance accepts it, else with nova's
+        # service credentials.
         self._contexts = {}
+        self._context_times = {}
         self._contexts_lock = threading.Lock()
         # One retry of the pending cleanups at a time; pending key -> when a
         # cleanup that failed may be tried again.
@@ -143,22 +145,25 @@ class StoreAwareUploads:
         now = self._clock()
         with self._contexts_lock:
             self._forget_old_contexts(now)
-            self._contexts[image_id] = (now, context)
+            self._contexts[image_id] = context
+            self._context_times[image_id] = now
 
     def _forget_old_contexts(self, now):
-        for image_id, (since, _ctxt) in list(self._contexts.items()):
+        for image_id in list(self._contexts):
+            since = self._context_times.get(image_id, now)
             if now - since >= REQUESTER_CONTEXT_TTL:
-                del self._contexts[image_id]
+                self._contexts.pop(image_id, None)
+                self._context_times.pop(image_id, None)
 
     def _requester_context(self, image_id):
         with self._contexts_lock:
             self._forget_old_contexts(self._clock())
-            remembered = self._contexts.get(image_id)
-        return remembered[1] if remembered else None
+            return self._contexts.get(image_id)
 
     def _forget_context(self, image_id):
         with self._contexts_lock:
             self._contexts.pop(image_id, None)
+            self._context_times.pop(image_id, None)
 
     def retry_pending_cleanups(self):
         """Remove what an earlier outage left behind, now that it may be over.
@@ -264,6 +269,11 @@ class StoreAwareUploads:
         if rbd and self._clock() < deadline:
             # Whatever [libvirt] images_type is now: a host moved off rbd
             # still has the leftovers of its rbd days.
+            if _images_type(self.conf) != 'rbd':
+                LOG.info('Retrying %(count)d rbd leftovers although '
+                         '[libvirt] images_type is %(type)s now.',
+                         {'count': len(rbd),
+                          'type': _images_type(self.conf)})
             rbd_attempted, rbd_failed = ceph_native.retry_pending_rbd_cleanups(
                 self.pending, rbd, deadline=deadline, clock=self._clock)
             attempted.extend(rbd_attempted)
@@ -303,3 +313,10 @@ class StoreAwareUploads:
                                                 stores)))]
         return [(True, '[glance] store %s is a writable Glance store' %
                  validation.printable(store))]
+
+
+def _images_type(conf):
+    try:
+        return conf.libvirt.images_type
+    except (AttributeError, KeyError, LookupError):
+        return None
