@@ -216,7 +216,7 @@ def test_image_glance_cannot_delete_now_is_recorded_with_its_context():
             raise RuntimeError('Glance went away')
     assert pending.added == [{'kind': pending_cleanups.GLANCE_IMAGE,
                               'image_id': IMAGE, 'instance_uuid': 'inst-1'}]
-    assert up._requester_context(IMAGE) is ctxt
+    assert up._contexts == {IMAGE: ctxt}
 
 
 def test_image_gone_or_kept_is_not_recorded():
@@ -251,3 +251,11 @@ def test_check_configured_store_when_glance_cannot_answer():
     assert not ok
     assert message.startswith('Cannot read the Glance store list')
     assert 'HTTP 500: boom' in message
+
+
+def test_images_type_without_a_libvirt_group():
+    assert uploads._images_type(_conf()) is None
+    conf = _conf()
+    conf.register_opt(cfg.StrOpt('images_type', default='rbd'),
+                      group='libvirt')
+    assert uploads._images_type(conf) == 'rbd'
