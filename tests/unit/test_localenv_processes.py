@@ -105,9 +105,12 @@ def _cloud_with(tmp_path, entries):
 
 
 def test_down_leaves_a_process_with_a_recycled_pid_alone(tmp_path):
+    # The stranger starts after the recorded process ended, as a process
+    # that got its PID again would.
+    record = _dead_record()
     stranger = _sleeper()
     try:
-        cloud = _cloud_with(tmp_path, [dict(_dead_record(), name='nova-api',
+        cloud = _cloud_with(tmp_path, [dict(record, name='nova-api',
                                             pid=stranger.pid)])
         cloud_env.Cloud(cloud.workdir, ceph=False).down()
         assert stranger.poll() is None, 'down signalled a stranger'
