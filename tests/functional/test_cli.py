@@ -27,7 +27,7 @@ def nova_conf(tmp_path, glance):
 
 def run(conf, *args):
     done = subprocess.run(CLI + ['--config-file', conf] + list(args),
-                          capture_output=True, text=True, timeout=120,
+                          capture_output=True, text=True, timeout=600,
                           cwd=os.path.dirname(__file__))
     return done.returncode, done.stdout, done.stderr
 

@@ -47,7 +47,7 @@ def run(conf, *args, debug=False):
     command = _cli() + ['--config-file', conf] + (
         ['--debug'] if debug else []) + list(args)
     done = subprocess.run(command, capture_output=True, text=True,
-                          timeout=120, env=environ, cwd=os.path.dirname(conf))
+                          timeout=600, env=environ, cwd=os.path.dirname(conf))
     return done.returncode, done.stdout, done.stderr
 
 
