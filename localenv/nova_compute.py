@@ -15,6 +15,7 @@ nova's never ends and every such thread serves every connection.
 
 import os
 import random
+import sys
 
 from localenv import common
 
@@ -207,9 +208,20 @@ def _stop_connection_event_thread(driver):
     def _exit():
         raise SystemExit()
 
+    if _green():
+        # A green thread keeps no process alive, and SystemExit raised in
+        # one ends the whole process (eventlet re-raises it in the main
+        # greenlet): leave it be.
+        return
     queue = getattr(driver._host, '_conn_event_handler_queue', None)
     if queue is not None:
         queue.put(_exit)
+
+
+def _green():
+    """True when nova runs under eventlet (its threads are green)."""
+    patcher = sys.modules.get('eventlet.patcher')
+    return bool(patcher and patcher.is_monkey_patched('thread'))
 
 
 def _share_event_loop_thread(driver):
