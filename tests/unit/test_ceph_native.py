@@ -130,13 +130,20 @@ def test_clone_that_cannot_be_removed_is_left_behind_and_recorded():
     assert driver.calls[-1] == DISK_SNAPSHOT_REMOVED[0]
 
 
-def test_clone_already_gone_counts_as_removed(monkeypatch):
+@pytest.fixture
+def image_not_found(monkeypatch):
+    """rbd's ImageNotFound, for a Ceph object already gone."""
     class ImageNotFound(Exception):
         pass
 
     monkeypatch.setattr(ceph_native.rbd_utils, 'rbd',
                         types.SimpleNamespace(ImageNotFound=ImageNotFound),
                         raising=False)
+    return ImageNotFound
+
+
+def test_clone_already_gone_counts_as_removed(image_not_found):
+    ImageNotFound = image_not_found
     driver = FakeRBDDriver({'flatten': IOError('osd down'),
                             'destroy_volume': ImageNotFound('gone')})
     pending = FakePending()
@@ -154,13 +161,8 @@ def test_disk_snapshot_that_cannot_be_removed_is_recorded_not_raised():
                               'snapshot': 'nova-snap'}]
 
 
-def test_disk_snapshot_already_gone_is_not_recorded(monkeypatch):
-    class ImageNotFound(Exception):
-        pass
-
-    monkeypatch.setattr(ceph_native.rbd_utils, 'rbd',
-                        types.SimpleNamespace(ImageNotFound=ImageNotFound),
-                        raising=False)
+def test_disk_snapshot_already_gone_is_not_recorded(image_not_found):
+    ImageNotFound = image_not_found
     driver = FakeRBDDriver({('remove_snap', 'vms'): ImageNotFound('gone')})
     pending = FakePending()
     _snapshot(driver, pending)
