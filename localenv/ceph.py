@@ -273,6 +273,25 @@ class CephCluster:
         self._register_keys()
         return keyring
 
+    def config_set(self, who, name, value):
+        """``ceph config set``: an option the mon hands ``who``'s clients."""
+        self._ceph('config', 'set', who, name, str(value), parse=False)
+
+    def config_rm(self, who, name):
+        self._ceph('config', 'rm', who, name, parse=False)
+
+    def rbd(self, *args, parse=True):
+        """The ``rbd`` command as the cluster's admin."""
+        done = subprocess.run(
+            ['rbd', '-c', self.conf] + list(args) +
+            (['--format', 'json'] if parse else []),
+            capture_output=True, text=True, timeout=120)
+        if done.returncode:
+            raise RuntimeError(common.redact('rbd %s: %s' % (
+                ' '.join(args), done.stderr.strip())))
+        return json.loads(done.stdout) if parse and done.stdout.strip() \
+            else done.stdout
+
     def stop(self):
         for process in reversed(self.processes):
             common.stop_process(process, grace=5)

@@ -1,8 +1,11 @@
-"""Ceph-native (copy-on-write) snapshot into the target rbd store's pool.
+"""Ceph-native snapshot into the target rbd store's pool.
 
 When the target store is an rbd store on the cluster that holds the
 instance disk, the snapshot is a clone inside Ceph: snapshot the disk,
-clone into the target store's pool, flatten, snapshot and protect. Any
+clone into the target store's pool, then either flatten it
+(``[glance_multistore] ceph_native_snapshot = flatten``: an independent
+image, every byte copied inside Ceph) or keep it a copy-on-write clone
+(``copy-on-write``, see rbd_cow), snapshot ``snap`` and protect it. Any
 failure removes every clone and snapshot made so far (or records it in the
 pending cleanups when Ceph cannot be reached), and the caller streams into
 the target store instead.
@@ -17,6 +20,7 @@ from oslo_log import log as logging
 
 from nova_glance_multistore import exception
 from nova_glance_multistore import pending_cleanups
+from nova_glance_multistore import rbd_cow
 from nova_glance_multistore import rbd_stores
 
 LOG = logging.getLogger(__name__)
@@ -25,8 +29,13 @@ IMAGE_SNAPSHOT = 'snap'  # the snapshot name Glance's rbd store uses
 
 
 def snapshot_into_pool(driver, src_pool, src_name, snapshot_name, fsid,
-                       dest_pool, image_id, pending):
+                       dest_pool, image_id, pending, max_depth=None):
     """Clone ``src_pool/src_name`` into ``dest_pool/image_id@snap``.
+
+    ``max_depth`` None: the clone is flattened (an independent image).
+    Otherwise it stays a copy-on-write clone, unless it would sit on a
+    chain of more than ``max_depth`` images: then it is flattened before it
+    is registered, while nothing can read it yet.
 
     Whatever cannot be removed after a failure (Ceph unreachable) is
     recorded in ``pending`` and removed later.
@@ -38,15 +47,28 @@ def snapshot_into_pool(driver, src_pool, src_name, snapshot_name, fsid,
         driver.create_snap(src_name, snapshot_name, pool=src_pool,
                            protect=True)
         try:
-            source = {'url': 'rbd://%s/%s/%s/%s' % (
-                fsid, src_pool, src_name, snapshot_name)}
-            driver.clone(source, image_id, dest_pool=dest_pool)
-            driver.flatten(image_id, pool=dest_pool)
+            if max_depth is None:
+                source = {'url': 'rbd://%s/%s/%s/%s' % (
+                    fsid, src_pool, src_name, snapshot_name)}
+                driver.clone(source, image_id, dest_pool=dest_pool)
+                driver.flatten(image_id, pool=dest_pool)
+            else:
+                depth = rbd_cow.clone(driver, src_pool, src_name,
+                                      snapshot_name, dest_pool, image_id)
+                if depth > max_depth:
+                    LOG.info('Image %(image_id)s: flattening its clone '
+                             'before registering it: it would depend on a '
+                             'chain of %(depth)d images, more than '
+                             '[glance_multistore] '
+                             'copy_on_write_max_chain_depth = %(max)d.',
+                             {'image_id': image_id, 'depth': depth,
+                              'max': max_depth})
+                    driver.flatten(image_id, pool=dest_pool)
             driver.create_snap(image_id, IMAGE_SNAPSHOT, pool=dest_pool,
                                protect=True)
         except nova_exception.Forbidden:
-            # nova's clone() saying its cephx user may not write the pool:
-            # no clone was made.
+            # The clone saying nova's cephx user may not write the pool: no
+            # clone was made.
             raise
         except Exception as e:
             if not remove_clone(driver, fsid, dest_pool, image_id, pending):
@@ -54,8 +76,8 @@ def snapshot_into_pool(driver, src_pool, src_name, snapshot_name, fsid,
                     image_id=image_id, pool=dest_pool, reason=e) from e
             raise
     finally:
-        # The clone is flattened (or gone): the disk snapshot is not needed
-        # any more either way.
+        # The clone is flattened, a format 2 child (the snapshot then waits
+        # in the trash namespace), or gone: the disk snapshot can go.
         remove_disk_snapshot(driver, fsid, src_pool, src_name,
                              snapshot_name, pending)
     return 'rbd://%s/%s/%s/%s' % (fsid, dest_pool, image_id, IMAGE_SNAPSHOT)
@@ -221,11 +243,12 @@ class StoreAwareDisk:
                      {'image_id': image_id, 'store': target.store,
                       'why': why})
             raise NotImplementedError()
+        max_depth = self._copy_on_write_depth(image_id)
         try:
             url = snapshot_into_pool(
                 self._disk.driver, self._disk.driver.pool,
                 self._disk.rbd_name, snapshot_name, disk_fsid,
-                location.pool, image_id, self._pending)
+                location.pool, image_id, self._pending, max_depth)
         except exception.CephCloneLeftBehind as e:
             LOG.error('Image %(image_id)s: %(error)s',
                       {'image_id': image_id, 'error': e})
@@ -240,11 +263,40 @@ class StoreAwareDisk:
             raise nova_exception.ImageUnacceptable(
                 image_id=image_id, reason='ceph-native snapshot failed: %s'
                 % e)
-        LOG.info('Image %(image_id)s: ceph-native snapshot into pool '
-                 '%(pool)s of store %(store)s (location from %(source)s).',
+        LOG.info('Image %(image_id)s: ceph-native snapshot (%(mode)s) into '
+                 'pool %(pool)s of store %(store)s (location from '
+                 '%(source)s).',
                  {'image_id': image_id, 'pool': location.pool,
-                  'store': target.store, 'source': source})
+                  'store': target.store, 'source': source,
+                  'mode': rbd_cow.FLATTEN if max_depth is None
+                  else rbd_cow.COPY_ON_WRITE})
         return url
+
+    def _copy_on_write_depth(self, image_id):
+        """The chain depth limit, or None for a flattened snapshot.
+
+        None also when this host misses a copy-on-write precondition: one
+        WARNING says which and how to fix it.
+        """
+        group = self._conf.glance_multistore
+        if group.ceph_native_snapshot != rbd_cow.COPY_ON_WRITE:
+            return None
+        try:
+            missing = rbd_cow.missing_preconditions(
+                self._disk.driver, group.stores_cache_ttl)
+        except Exception as e:
+            missing = [rbd_cow.Precondition(
+                'preconditions', False, 'cannot be read (%s)' % e,
+                'check that Ceph answers')]
+        if missing:
+            LOG.warning('Image %(image_id)s: flattened ceph-native snapshot '
+                        'instead of copy-on-write ([glance_multistore] '
+                        'ceph_native_snapshot), this host misses: '
+                        '%(missing)s.',
+                        {'image_id': image_id, 'missing': '; '.join(
+                            p.describe() for p in missing)})
+            return None
+        return group.copy_on_write_max_chain_depth
 
 
 class StoreAwareImageBackend:

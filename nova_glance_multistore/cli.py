@@ -156,9 +156,57 @@ def cmd_check(conf, args, out):
     if ctxt is not None:
         findings.extend(rbd_stores.check_fast_snapshot_targets(
             conf, glance_client.GlanceFacts(), ctxt))
+    if conf.libvirt.images_type == 'rbd':
+        from nova.storage import rbd_utils
+
+        from nova_glance_multistore import rbd_cow
+        findings.extend(rbd_cow.findings(conf, rbd_utils.RBDDriver()))
     for ok, message in findings:
         out.write('%s %s\n' % ('OK  ' if ok else 'FAIL', message))
     return 0 if all(ok for ok, _ in findings) else 1
+
+
+def _mib(size):
+    return '%.1f MiB' % (size / float(1 << 20))
+
+
+def cmd_pinned(conf, args, out):
+    """Snapshot images that keep deleted instance disks in Ceph's trash."""
+    from nova.storage import rbd_utils
+
+    from nova_glance_multistore import glance_client
+    from nova_glance_multistore import rbd_stores
+    from nova_glance_multistore import trash_pins
+
+    if conf.libvirt.images_type != 'rbd':
+        out.write('[libvirt] images_type is %s: no instance disk of this '
+                  'host is in Ceph.\n' % conf.libvirt.images_type)
+        return 0
+    driver = rbd_utils.RBDDriver()
+    fsid = driver.get_fsid()
+    locations = rbd_stores.known_locations(
+        conf, glance_client.GlanceFacts(), glance_client.service_context(
+            conf))
+    stores = {}
+    for store, (location, _source) in sorted(locations.items()):
+        if location.fsid == fsid:
+            stores.setdefault(location.pool, []).append(store)
+    found = trash_pins.pins(driver, sorted(stores))
+    if not found:
+        out.write('No snapshot image keeps a deleted instance disk of pool '
+                  '%s in the trash.\n' % driver.pool)
+        return 0
+    rows = [(pin.image, ','.join(stores[pin.image_pool]), pin.image_pool,
+             '%s/%s (id %s)' % (pin.disk_pool, pin.disk, pin.disk_id),
+             _mib(pin.allocated)) for pin in found]
+    out.write(_table(rows, ['image', 'store', 'pool', 'deleted disk',
+                            'space held']) + '\n')
+    out.write('%d snapshot image(s) keep %d deleted instance disk(s) '
+              '(%s) in the trash of pool %s until they are deleted.\n' % (
+                  len(found), len({pin.disk_id for pin in found}),
+                  _mib(sum({pin.disk_id: pin.allocated
+                            for pin in found}.values())), driver.pool))
+    return 0
 
 
 def cmd_explain(conf, args, out):
@@ -200,6 +248,10 @@ def build_parser():
     stores.set_defaults(func=cmd_stores)
     check = sub.add_parser('check', help='is this host set up right?')
     check.set_defaults(func=cmd_check)
+    pinned = sub.add_parser(
+        'pinned', help='copy-on-write snapshot images that keep deleted '
+                       'instance disks in the trash, and the space held')
+    pinned.set_defaults(func=cmd_pinned)
     explain = sub.add_parser(
         'explain', help='where a snapshot of an instance booted from an '
                         'image would go')

@@ -95,6 +95,52 @@ snapshot is a copy-on-write clone into that store's pool instead of a
 stream through glance-api.
 """),
     cfg.StrOpt(
+        'ceph_native_snapshot',
+        default='flatten',
+        choices=[
+            ('flatten', 'Clone the instance disk into the store\'s pool and '
+                        'flatten the clone (copy every byte inside Ceph) '
+                        'before it is registered: an image independent of '
+                        'the disk, as nova\'s own direct snapshot makes.'),
+            ('copy-on-write', 'Register a format 2 clone of the disk that is '
+                              'never flattened: no byte is copied and the '
+                              'snapshot takes the same time whatever the '
+                              'disk size. A deleted instance\'s disk stays '
+                              'in Ceph\'s trash until the last image cloned '
+                              'from it is deleted.'),
+        ],
+        help="""
+How a ceph-native snapshot (target store an rbd store on the instance
+disk's cluster, see ``rbd_store_locations``) is made.
+
+``copy-on-write`` needs, as nova's cephx user sees them: clone format 2
+(mimic or newer OSDs and librbd), ``deep-flatten`` in
+``rbd_default_features`` and ``rbd_move_parent_to_trash_on_remove = true``
+(without it nova's instance delete leaves the disk behind without a word).
+They are checked at start-up and before each snapshot (cached like
+``stores_cache_ttl``); a snapshot on a host that misses one is flattened,
+with a WARNING that names it. Never flatten (``rbd flatten``) an image
+made this way once it is registered: on Ceph 16.2 the instances booted from
+it read zeros afterwards.
+
+Related options:
+
+* ``copy_on_write_max_chain_depth``
+"""),
+    cfg.IntOpt(
+        'copy_on_write_max_chain_depth',
+        default=4,
+        min=1,
+        help="""
+The longest chain of images a copy-on-write snapshot may depend on: 1 for
+the snapshot of a flat disk, 2 for an instance nova cloned from a flat
+Glance image in the same cluster; each time an instance booted from a
+copy-on-write snapshot is snapshotted again the chain grows by two (its disk
+and the snapshot it was cloned from). A snapshot that would depend on more
+is flattened before it is registered (nothing reads it yet, so that is
+safe), so that reads do not pay for an ever longer chain.
+"""),
+    cfg.StrOpt(
         'pending_cleanups_file',
         default='$state_path/glance_multistore/pending-cleanups.json',
         sample_default='$state_path/glance_multistore/pending-cleanups.json',

@@ -9,12 +9,12 @@ rbd_store_locations``.
 
 import dataclasses
 import threading
-import time
 import weakref
 
 from oslo_log import log as logging
 
 from nova_glance_multistore import glance_client
+from nova_glance_multistore import ttl_cache
 
 LOG = logging.getLogger(__name__)
 
@@ -74,33 +74,7 @@ def known_locations(conf, glance, context):
     return found
 
 
-class DetailCache:
-    """The parsed stores/detail of one Glance, reused for a TTL.
-
-    Shared by concurrent snapshots: a lock guards the value, not the fetch,
-    so two callers during a miss may both ask Glance, and each keeps a
-    complete answer. Only answers are cached, never a failure.
-    """
-
-    def __init__(self, clock=time.monotonic):
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._value = None
-        self._expires = None
-
-    def get(self, ttl, fetch):
-        now = self._clock()
-        with self._lock:
-            if self._expires is not None and now < self._expires:
-                return self._value
-        value = fetch()
-        if value is not None and ttl > 0:
-            with self._lock:
-                self._value, self._expires = value, now + ttl
-        return value
-
-
-# GlanceFacts -> DetailCache: one per Glance client, gone with it.
+# GlanceFacts -> TtlCache: one per Glance client, gone with it.
 _DETAIL_CACHES = weakref.WeakKeyDictionary()
 _DETAIL_CACHES_LOCK = threading.Lock()
 
@@ -109,7 +83,7 @@ def _detail_cache(glance):
     with _DETAIL_CACHES_LOCK:
         cache = _DETAIL_CACHES.get(glance)
         if cache is None:
-            cache = _DETAIL_CACHES[glance] = DetailCache()
+            cache = _DETAIL_CACHES[glance] = ttl_cache.TtlCache()
         return cache
 
 

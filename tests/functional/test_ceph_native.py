@@ -12,23 +12,31 @@ Glance here has no Keystone: registering an rbd location needs the
 ``roles:...,service``; real Keystone is not part of these tests yet.
 """
 
-import contextlib
 import os
 
 import pytest
 
 from localenv import ceph as ceph_env
-from localenv import glance as glance_env
 from nova_glance_multistore import ceph_native
-from nova_glance_multistore import glance_client
-from nova_glance_multistore import image_api
-from nova_glance_multistore import pending_cleanups
 from nova_glance_multistore.target import UploadTarget
+from tests.functional.ceph_helpers import admin
+from tests.functional.ceph_helpers import assert_stored
+from tests.functional.ceph_helpers import CLONED
+from tests.functional.ceph_helpers import create_rbd_disk
+from tests.functional.ceph_helpers import pool_state
+from tests.functional.ceph_helpers import rbd_compute_host
+from tests.functional.ceph_helpers import rbd_glance
+from tests.functional.ceph_helpers import read_image
+from tests.functional.ceph_helpers import SERVICE_TOKEN
+from tests.functional.ceph_helpers import snapshot_guest
+from tests.functional.ceph_helpers import store_aware_disk
+from tests.functional.ceph_helpers import stored_object_size
+from tests.functional.ceph_helpers import STREAMED
+from tests.functional.ceph_helpers import USER_TOKEN
+from tests.functional.ceph_helpers import wait_active
 from tests.functional import conftest as env
 
 pytestmark = pytest.mark.usefixtures('real_ceph')
-
-DISK_MIB = 8
 
 
 @pytest.fixture(scope='module')
@@ -55,21 +63,6 @@ def clusters(tmp_path_factory):
     c0.stop()
 
 
-def rbd_glance(workdir, stores, keystone=None):
-    """A Glance with a default file store and ``stores`` as rbd stores.
-
-    :param stores: (store id, cluster, pool) triples.
-    """
-    return glance_env.GlanceServer(
-        workdir,
-        stores=[glance_env.StoreSpec('fast', 'file', 'default file store')] +
-        [glance_env.StoreSpec(store_id, 'rbd', store_id, {
-            'rbd_store_pool': pool, 'rbd_store_user': 'glance',
-            'rbd_store_ceph_conf': cluster.conf})
-         for store_id, cluster, pool in stores],
-        keystone=keystone, extra_pythonpath=[ceph_env.bindings_dir()])
-
-
 @pytest.fixture(scope='module')
 def ceph_glance(clusters, tmp_path_factory):
     c0, c1 = clusters
@@ -81,35 +74,6 @@ def ceph_glance(clusters, tmp_path_factory):
     server.stop()
 
 
-@contextlib.contextmanager
-def rbd_compute_host(compute, cluster, glance_url, extra=None):
-    """The compute host with ``images_type = rbd`` on ``cluster``.
-
-    A new driver, as after a restart, asking the Glance at
-    ``glance_url``; ``extra`` maps (group, option) to more settings.
-    Every setting is undone afterwards and the driver restarted again.
-    """
-    settings = {
-        ('libvirt', 'images_type'): 'rbd',
-        ('libvirt', 'images_rbd_pool'): 'vms',
-        ('libvirt', 'images_rbd_ceph_conf'): cluster.conf,
-        ('libvirt', 'rbd_user'): 'nova',
-        ('glance', 'api_servers'): [glance_url],
-    }
-    settings.update(extra or {})
-    compute.overrides.update(settings)
-    compute.start()
-    try:
-        yield compute
-    finally:
-        for group, name in settings:
-            del compute.overrides[(group, name)]
-            compute.clear(group, name)
-        compute.clear('glance_multistore', 'rbd_store_locations')
-        compute.clear('glance', 'store')
-        compute.start()
-
-
 @pytest.fixture
 def rbd_compute(compute, clusters, ceph_glance):
     """The compute host on cluster c0, asking the Glance with rbd stores."""
@@ -117,99 +81,9 @@ def rbd_compute(compute, clusters, ceph_glance):
         yield host
 
 
-def admin(cluster):
-    import rados
-    client = rados.Rados(conffile=cluster.conf,
-                         conf={'keyring': cluster.admin_keyring})
-    client.connect()
-    return client
-
-
-def pool_state(cluster):
-    """{pool: {image: [snapshot names]}} for every pool of a cluster."""
-    import rbd
-    state = {}
-    client = admin(cluster)
-    try:
-        for pool in client.list_pools():
-            with client.open_ioctx(pool) as ioctx:
-                state[pool] = {}
-                for name in rbd.RBD().list(ioctx):
-                    with rbd.Image(ioctx, name, read_only=True) as image:
-                        state[pool][name] = sorted(
-                            s['name'] for s in image.list_snaps())
-    finally:
-        client.shutdown()
-    return state
-
-
-def read_image(cluster, pool, name, size, snapshot=None):
-    import rbd
-    client = admin(cluster)
-    try:
-        with client.open_ioctx(pool) as ioctx:
-            with rbd.Image(ioctx, name, snapshot=snapshot,
-                           read_only=True) as image:
-                return image.read(0, size), image
-    finally:
-        client.shutdown()
-
-
-# Our clone of the instance disk keeps the disk's 4 MiB objects; Glance's
-# own rbd store writes 8 MiB objects (rbd_store_chunk_size): the object
-# size of the stored image tells which path made it.
-CLONED = 4 << 20
-STREAMED = 8 << 20
-
-
-def stored_object_size(cluster, pool, image_id):
-    import rbd
-    client = admin(cluster)
-    try:
-        with client.open_ioctx(pool) as ioctx:
-            with rbd.Image(ioctx, image_id, snapshot='snap',
-                           read_only=True) as stored:
-                return stored.stat()['obj_size']
-    finally:
-        client.shutdown()
-
-
-def create_rbd_disk(compute, cluster):
-    """An instance whose root disk is nova's rbd disk in ``vms``."""
-    import rbd
-    instance = compute.make_instance(None)
-    name = '%s_disk' % instance.uuid
-    content = os.urandom(DISK_MIB << 20)
-    client = admin(cluster)
-    with client.open_ioctx('vms') as ioctx:
-        rbd.RBD().create(ioctx, name, len(content), old_format=False,
-                         features=rbd.RBD_FEATURE_LAYERING)
-        with rbd.Image(ioctx, name) as image:
-            image.write(content, 0)
-    client.shutdown()
-    return instance, name, content
-
-
 @pytest.fixture
 def rbd_disk(rbd_compute, clusters):
     return create_rbd_disk(rbd_compute, clusters[0])
-
-
-def store_aware_disk(compute, instance, name, token='localenv'):
-    import nova.conf
-    from nova.virt.libvirt import imagebackend
-    targets = image_api.UploadTargets()
-    backend = ceph_native.StoreAwareImageBackend(
-        imagebackend.Backend(False), nova.conf.CONF, targets,
-        glance_client.GlanceFacts(), pending_cleanups.PendingCleanups(
-            os.path.join(compute.workdir, 'pending-cleanups.json')))
-    disk = backend.by_libvirt_path(instance, 'vms/%s' % name,
-                                   image_type='rbd')
-    ctxt = compute.context()
-    ctxt.auth_token = token
-    # As with nova's service token: Glance will take the rbd location.
-    ctxt.roles = ['member', 'reader', 'service']
-    return disk, targets, ctxt
 
 
 @pytest.fixture
@@ -272,28 +146,6 @@ def test_same_cluster_clones_into_target_store_pool(
     assert image['size'] == len(content)
 
 
-def wait_active(glance, image_id, timeout=30, token=None):
-    import time
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        image = glance.image(image_id, token=token)
-        if image['status'] == 'active':
-            return image
-        time.sleep(0.2)
-    raise AssertionError('image %s not active: %s' % (image_id, image))
-
-
-def assert_stored(glance, image_id, store, content, token=None):
-    """Glance says: active, in ``store``, holding the instance disk's bytes.
-
-    :returns: the image.
-    """
-    image = wait_active(glance, image_id, token=token)
-    assert image['stores'] == store, image
-    assert glance.image_data(image_id, token=token) == content
-    return image
-
-
 def assert_only_the_image_left(cluster, image_id, disk_name):
     """Pool ``snapshots`` holds the image alone; no disk snapshot is left."""
     state = pool_state(cluster)
@@ -352,19 +204,6 @@ def test_failed_ceph_step_leaves_nothing_behind(
                                  None)
     assert 'ceph-native snapshot failed' in str(failed.value)
     assert pool_state(c0) == before
-
-
-SERVICE_TOKEN = 'roles:member,reader,service'
-USER_TOKEN = 'roles:member,reader'
-
-
-def snapshot_guest(compute, instance, token, ceph_glance):
-    ctxt = compute.context()
-    ctxt.auth_token = token
-    ctxt.roles = token[len('roles:'):].split(',')
-    image_id = compute.create_queued_image(ctxt, instance)
-    compute.snapshot(ctxt, instance, image_id)
-    return image_id
 
 
 @pytest.fixture

@@ -1,0 +1,30 @@
+"""A value reused for a while, shared safely by concurrent snapshots."""
+
+import threading
+import time
+
+
+class TtlCache:
+    """One value, fetched again once ``ttl`` seconds have passed.
+
+    A lock guards the value, not the fetch: two callers during a miss may
+    both fetch, and each keeps a complete answer. ``None`` (no answer) is
+    never cached, so a failure is retried by the next caller.
+    """
+
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._value = None
+        self._expires = None
+
+    def get(self, ttl, fetch):
+        now = self._clock()
+        with self._lock:
+            if self._expires is not None and now < self._expires:
+                return self._value
+        value = fetch()
+        if value is not None and ttl > 0:
+            with self._lock:
+                self._value, self._expires = value, now + ttl
+        return value

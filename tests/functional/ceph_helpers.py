@@ -1,0 +1,192 @@
+"""Shared by the ceph-native tests: real Ceph, Glance and nova's rbd code.
+
+Helpers that read a cluster with its admin key (pools, images, bytes), make
+nova's rbd instance disks and Glance servers with rbd stores, and snapshot
+through nova's real driver.
+"""
+
+import contextlib
+import os
+
+from localenv import ceph as ceph_env
+from localenv import glance as glance_env
+from nova_glance_multistore import ceph_native
+from nova_glance_multistore import glance_client
+from nova_glance_multistore import image_api
+from nova_glance_multistore import pending_cleanups
+
+
+DISK_MIB = 8
+
+
+def rbd_glance(workdir, stores, keystone=None):
+    """A Glance with a default file store and ``stores`` as rbd stores.
+
+    :param stores: (store id, cluster, pool) triples.
+    """
+    return glance_env.GlanceServer(
+        workdir,
+        stores=[glance_env.StoreSpec('fast', 'file', 'default file store')] +
+        [glance_env.StoreSpec(store_id, 'rbd', store_id, {
+            'rbd_store_pool': pool, 'rbd_store_user': 'glance',
+            'rbd_store_ceph_conf': cluster.conf})
+         for store_id, cluster, pool in stores],
+        keystone=keystone, extra_pythonpath=[ceph_env.bindings_dir()])
+
+
+@contextlib.contextmanager
+def rbd_compute_host(compute, cluster, glance_url, extra=None):
+    """The compute host with ``images_type = rbd`` on ``cluster``.
+
+    A new driver, as after a restart, asking the Glance at
+    ``glance_url``; ``extra`` maps (group, option) to more settings.
+    Every setting is undone afterwards and the driver restarted again.
+    """
+    settings = {
+        ('libvirt', 'images_type'): 'rbd',
+        ('libvirt', 'images_rbd_pool'): 'vms',
+        ('libvirt', 'images_rbd_ceph_conf'): cluster.conf,
+        ('libvirt', 'rbd_user'): 'nova',
+        ('glance', 'api_servers'): [glance_url],
+    }
+    settings.update(extra or {})
+    compute.overrides.update(settings)
+    compute.start()
+    try:
+        yield compute
+    finally:
+        for group, name in settings:
+            del compute.overrides[(group, name)]
+            compute.clear(group, name)
+        compute.clear('glance_multistore', 'rbd_store_locations')
+        compute.clear('glance', 'store')
+        compute.start()
+
+
+def admin(cluster):
+    import rados
+    client = rados.Rados(conffile=cluster.conf,
+                         conf={'keyring': cluster.admin_keyring})
+    client.connect()
+    return client
+
+
+def pool_state(cluster):
+    """{pool: {image: [snapshot names]}} for every pool of a cluster."""
+    import rbd
+    state = {}
+    client = admin(cluster)
+    try:
+        for pool in client.list_pools():
+            with client.open_ioctx(pool) as ioctx:
+                state[pool] = {}
+                for name in rbd.RBD().list(ioctx):
+                    with rbd.Image(ioctx, name, read_only=True) as image:
+                        state[pool][name] = sorted(
+                            s['name'] for s in image.list_snaps())
+    finally:
+        client.shutdown()
+    return state
+
+
+def read_image(cluster, pool, name, size, snapshot=None):
+    import rbd
+    client = admin(cluster)
+    try:
+        with client.open_ioctx(pool) as ioctx:
+            with rbd.Image(ioctx, name, snapshot=snapshot,
+                           read_only=True) as image:
+                return image.read(0, size), image
+    finally:
+        client.shutdown()
+
+
+# Our clone of the instance disk keeps the disk's 4 MiB objects; Glance's
+# own rbd store writes 8 MiB objects (rbd_store_chunk_size): the object
+# size of the stored image tells which path made it.
+CLONED = 4 << 20
+
+
+STREAMED = 8 << 20
+
+
+def stored_object_size(cluster, pool, image_id):
+    import rbd
+    client = admin(cluster)
+    try:
+        with client.open_ioctx(pool) as ioctx:
+            with rbd.Image(ioctx, image_id, snapshot='snap',
+                           read_only=True) as stored:
+                return stored.stat()['obj_size']
+    finally:
+        client.shutdown()
+
+
+def create_rbd_disk(compute, cluster):
+    """An instance whose root disk is nova's rbd disk in ``vms``."""
+    import rbd
+    instance = compute.make_instance(None)
+    name = '%s_disk' % instance.uuid
+    content = os.urandom(DISK_MIB << 20)
+    client = admin(cluster)
+    with client.open_ioctx('vms') as ioctx:
+        rbd.RBD().create(ioctx, name, len(content), old_format=False,
+                         features=rbd.RBD_FEATURE_LAYERING)
+        with rbd.Image(ioctx, name) as image:
+            image.write(content, 0)
+    client.shutdown()
+    return instance, name, content
+
+
+def store_aware_disk(compute, instance, name, token='localenv'):
+    import nova.conf
+    from nova.virt.libvirt import imagebackend
+    targets = image_api.UploadTargets()
+    backend = ceph_native.StoreAwareImageBackend(
+        imagebackend.Backend(False), nova.conf.CONF, targets,
+        glance_client.GlanceFacts(), pending_cleanups.PendingCleanups(
+            os.path.join(compute.workdir, 'pending-cleanups.json')))
+    disk = backend.by_libvirt_path(instance, 'vms/%s' % name,
+                                   image_type='rbd')
+    ctxt = compute.context()
+    ctxt.auth_token = token
+    # As with nova's service token: Glance will take the rbd location.
+    ctxt.roles = ['member', 'reader', 'service']
+    return disk, targets, ctxt
+
+
+def wait_active(glance, image_id, timeout=30, token=None):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        image = glance.image(image_id, token=token)
+        if image['status'] == 'active':
+            return image
+        time.sleep(0.2)
+    raise AssertionError('image %s not active: %s' % (image_id, image))
+
+
+def assert_stored(glance, image_id, store, content, token=None):
+    """Glance says: active, in ``store``, holding the instance disk's bytes.
+
+    :returns: the image.
+    """
+    image = wait_active(glance, image_id, token=token)
+    assert image['stores'] == store, image
+    assert glance.image_data(image_id, token=token) == content
+    return image
+
+
+SERVICE_TOKEN = 'roles:member,reader,service'
+
+
+USER_TOKEN = 'roles:member,reader'
+
+
+def snapshot_guest(compute, instance, token, ceph_glance):
+    ctxt = compute.context()
+    ctxt.auth_token = token
+    ctxt.roles = token[len('roles:'):].split(',')
+    image_id = compute.create_queued_image(ctxt, instance)
+    compute.snapshot(ctxt, instance, image_id)
+    return image_id
