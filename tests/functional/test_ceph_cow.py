@@ -108,7 +108,6 @@ def _namespace(snapshot):
     return namespace.split()[0] if namespace else 'user'
 
 
-
 def images(cluster, pool):
     return sorted(cluster.rbd('ls', pool) or [])
 
