@@ -41,5 +41,6 @@ def test_list_opts_are_copies():
     assert {o.name for o in listed['glance_multistore']} == {
         'upload_hooks', 'stores_cache_ttl', 'on_unusable_store',
         'rbd_store_locations', 'pending_cleanups_file',
-        'pending_cleanups_time_budget', 'pending_cleanups_retry_interval'}
+        'pending_cleanups_time_budget', 'pending_cleanups_retry_interval',
+        'ceph_native_snapshot', 'copy_on_write_max_chain_depth'}
     assert listed['glance'][0] is not opts.store_opt
