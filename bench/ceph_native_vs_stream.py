@@ -1,20 +1,26 @@
-"""Benchmark: ceph-native snapshot vs streaming, into the same rbd store.
+"""Benchmark: copy-on-write and flattened ceph-native snapshots vs streaming.
 
 One run, real services: a Ceph 16.2 cluster on bluestore (sparse file), a
 Glance 33 whose rbd store ``rbdsnap`` uses pool ``snapshots`` of that
 cluster, libvirtd with a QEMU guest whose root disk is ``vms/<disk>``, and
 nova's real ``LibvirtDriver.snapshot()`` with our driver. For each size,
-the same guest is snapshotted into ``rbdsnap``:
+the same guest is snapshotted into ``rbdsnap`` three ways, side by side:
 
-- ceph-native: our clone into the store's pool (nova holds the service
-  role needed to register the location);
+- copy-on-write: ``ceph_native_snapshot = copy-on-write``, a format 2 clone
+  registered as it is (no byte copied);
+- flatten: ``ceph_native_snapshot = flatten``, the clone flattened inside
+  Ceph before it is registered;
 - streaming: the same call made without access to the store's pool
   location (no stores/detail, no rbd_store_locations), so nova extracts
   the disk and uploads every byte through glance-api.
 
+Then the read cost of clone chains: a whole-image read through librbd of a
+clone at depth 1, 2 and 4 against the flat image it descends from.
+
     python -m bench.ceph_native_vs_stream [--sizes-mib 1024 4096] [--runs 1]
 
-Target: ceph-native at least 10x faster than streaming at 1 GiB.
+Targets: copy-on-write at least 6x faster than streaming at 1 GiB and 20x
+at 4 GiB, and its 4 GiB time at most 1.3x its 1 GiB time.
 """
 
 import argparse
@@ -87,6 +93,47 @@ class FlattenClock:
         return self
 
 
+PATHS = (('copy-on-write', 'copy-on-write', SERVICE_TOKEN),
+         ('flatten', 'flatten', SERVICE_TOKEN),
+         ('stream', 'flatten', USER_TOKEN))
+
+
+def chain_read_seconds(cluster, size_mib, runs, depths=(1, 2, 4)):
+    """{depth: seconds} to read a whole image at the end of a clone chain.
+
+    Depth 0 is the flat image every chain descends from; each clone is a
+    format 2 clone of the previous one's snapshot, holding no data of its
+    own, as copy-on-write snapshots of snapshots do.
+    """
+    import rados
+    import rbd
+    write_disk(cluster, 'vms', 'chain-0', size_mib)
+    client = rados.Rados(conffile=cluster.conf, conf={
+        'keyring': cluster.admin_keyring, 'rbd_default_clone_format': '2'})
+    client.connect()
+    try:
+        with client.open_ioctx('vms') as ioctx:
+            for depth in range(1, max(depths) + 1):
+                with rbd.Image(ioctx, 'chain-%d' % (depth - 1)) as parent:
+                    parent.create_snap('s')
+                rbd.RBD().clone(ioctx, 'chain-%d' % (depth - 1), 's', ioctx,
+                                'chain-%d' % depth, features=61)
+            seconds = {}
+            for depth in (0,) + tuple(depths):
+                samples = []
+                for _ in range(max(runs, 3)):
+                    with rbd.Image(ioctx, 'chain-%d' % depth,
+                                   read_only=True) as image:
+                        start = time.monotonic()
+                        for offset in range(0, image.size(), 4 << 20):
+                            image.read(offset, 4 << 20)
+                        samples.append(time.monotonic() - start)
+                seconds[depth] = statistics.median(samples)
+    finally:
+        client.shutdown()
+    return seconds
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--sizes-mib', type=int, nargs='+',
@@ -111,8 +158,13 @@ def main(argv=None):
         try:
             for pool in ('vms', 'snapshots'):
                 cluster.create_pool(pool)
+            # Glance purges deleted disks of the instance pool (see
+            # doc/source/copy-on-write.rst); nova's user trashes them.
             cluster.create_user('glance', {
-                'mon': 'profile rbd', 'osd': 'profile rbd pool=snapshots'})
+                'mon': 'profile rbd',
+                'osd': 'profile rbd pool=snapshots, profile rbd pool=vms'})
+            cluster.config_set('client.nova',
+                               'rbd_move_parent_to_trash_on_remove', 'true')
             cluster.create_user('nova', {
                 'mon': 'profile rbd',
                 'osd': 'profile rbd pool=vms, profile rbd pool=snapshots'})
@@ -144,10 +196,12 @@ def main(argv=None):
                 write_disk(cluster, 'vms', name, size)
                 daemon.define_rbd_guest(instance.name, instance.uuid,
                                         'vms/%s' % name, cluster.conf)
-                times = {'ceph-native': [], 'stream': [], 'flatten': []}
+                times = {path: [] for path, _mode, _token in PATHS}
+                times['flatten step'] = []
                 for run in range(args.runs):
-                    for path, token in (('ceph-native', SERVICE_TOKEN),
-                                        ('stream', USER_TOKEN)):
+                    for path, mode, token in PATHS:
+                        compute.set('glance_multistore',
+                                    'ceph_native_snapshot', mode)
                         ctxt = compute.context()
                         ctxt.auth_token = token
                         ctxt.roles = token[len('roles:'):].split(',')
@@ -163,15 +217,19 @@ def main(argv=None):
                         assert image['stores'] == 'rbdsnap', image
                         assert image['size'] == size << 20, image
                         times[path].append(elapsed)
-                        if path == 'ceph-native':
-                            times['flatten'].append(flatten.seconds)
+                        if path == 'flatten':
+                            times['flatten step'].append(flatten.seconds)
                         common.log('%d MiB %-11s %.1f s' % (size, path,
                                                             elapsed))
                         glance.delete_image(image_id)
-                native = statistics.median(times['ceph-native'])
-                stream = statistics.median(times['stream'])
-                rows.append((size, native, stream, stream / native,
-                             statistics.median(times['flatten'])))
+                rows.append((size,) + tuple(
+                    statistics.median(times[path]) for path in (
+                        'copy-on-write', 'flatten', 'flatten step',
+                        'stream')))
+                daemon.remove_guest(instance.name)
+                compute.driver._cleanup_rbd(instance)
+            depths = chain_read_seconds(cluster, min(args.sizes_mib),
+                                        args.runs)
         finally:
             if compute is not None:
                 compute.stop()
@@ -181,14 +239,25 @@ def main(argv=None):
                 glance.stop()
             cluster.stop()
     print('\nsnapshot of a running guest on an rbd disk into rbd store '
-          '"rbdsnap" (same cluster), median of %d run(s)' % args.runs)
-    print('%10s %14s %12s %10s %16s' % (
-        'size MiB', 'ceph-native s', '(flatten s)', 'stream s',
-        'stream/native'))
-    for size, native, stream, ratio, flat in rows:
-        print('%10d %14.1f %12.1f %10.1f %15.1fx' % (size, native, flat,
-                                                     stream, ratio))
-    print('target: ceph-native >= 10x faster than streaming at 1 GiB')
+          '"rbdsnap" (same cluster), median of %d run(s), seconds until '
+          'the image is active' % args.runs)
+    print('%9s %14s %9s %13s %9s %12s %12s' % (
+        'size MiB', 'copy-on-write', 'flatten', '(flatten step)', 'stream',
+        'stream/cow', 'stream/flat'))
+    for size, cow, flat, step, stream in rows:
+        print('%9d %14.2f %9.2f %13.2f %9.2f %11.1fx %11.1fx' % (
+            size, cow, flat, step, stream, stream / cow, stream / flat))
+    if len(rows) > 1:
+        print('copy-on-write, largest/smallest size: %.2fx (target <= '
+              '1.3x)' % (rows[-1][1] / rows[0][1]))
+    print('targets: copy-on-write >= 6x faster than streaming at 1 GiB, '
+          '>= 20x at 4 GiB')
+    print('\nwhole-image read of a %d MiB clone through librbd, by chain '
+          'depth (median of %d)' % (min(args.sizes_mib), max(args.runs, 3)))
+    flat = depths[0]
+    for depth, seconds in sorted(depths.items()):
+        print('  depth %d: %.2f s (%.2fx the flat image)' % (
+            depth, seconds, seconds / flat))
     return 0
 
 
