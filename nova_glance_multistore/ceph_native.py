@@ -263,8 +263,8 @@ class StoreAwareDisk:
             raise nova_exception.ImageUnacceptable(
                 image_id=image_id, reason='ceph-native snapshot failed: %s'
                 % e)
-        LOG.info('Image %(image_id)s: ceph-native snapshot (%(mode)s) into '
-                 'pool %(pool)s of store %(store)s (location from '
+        LOG.info('Image %(image_id)s: ceph-native snapshot into pool '
+                 '%(pool)s of store %(store)s (%(mode)s, location from '
                  '%(source)s).',
                  {'image_id': image_id, 'pool': location.pool,
                   'store': target.store, 'source': source,

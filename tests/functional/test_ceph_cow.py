@@ -238,7 +238,7 @@ def test_copy_on_write_snapshot_copies_no_byte_and_keeps_its_bytes(
                                      image_id)['op_features']
     assert snaps(cluster, 'vms', disk) == ([], 1)
     assert snaps(cluster, 'snapshots', image_id) == (['snap'], 0)
-    assert 'ceph-native snapshot (copy-on-write)' in caplog.text
+    assert 'of store cowsnap (copy-on-write, location from' in caplog.text
     # No byte was copied: the clone holds no object of its own.
     assert sum(i['used_size'] for i in cluster.rbd(
         'du', 'snapshots/%s' % image_id)['images']) == 0
