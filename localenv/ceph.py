@@ -99,15 +99,20 @@ class CephCluster:
         self._osd = None
 
     def _ceph(self, *args, parse=True, timeout=60):
-        done = subprocess.run(
-            ['ceph', '-c', self.conf, '--connect-timeout', '20'] +
-            list(args) + (['-f', 'json'] if parse else []),
-            capture_output=True, text=True, timeout=timeout)
+        return self._admin_command(
+            ['ceph', '-c', self.conf, '--connect-timeout', '20'], args,
+            ['-f', 'json'] if parse else [], timeout)
+
+    def _admin_command(self, command, args, json_flags, timeout):
+        """Run a Ceph command as admin; its JSON answer when asked for."""
+        done = subprocess.run(command + list(args) + json_flags,
+                              capture_output=True, text=True,
+                              timeout=timeout)
         if done.returncode:
-            raise RuntimeError(common.redact('ceph %s: %s' % (
-                ' '.join(args), done.stderr.strip())))
-        return json.loads(done.stdout) if parse and done.stdout.strip() \
-            else done.stdout
+            raise RuntimeError(common.redact('%s %s: %s' % (
+                command[0], ' '.join(args), done.stderr.strip())))
+        return json.loads(done.stdout) if json_flags and \
+            done.stdout.strip() else done.stdout
 
     @property
     def mon_addrs(self):
@@ -282,15 +287,9 @@ class CephCluster:
 
     def rbd(self, *args, parse=True):
         """The ``rbd`` command as the cluster's admin."""
-        done = subprocess.run(
-            ['rbd', '-c', self.conf] + list(args) +
-            (['--format', 'json'] if parse else []),
-            capture_output=True, text=True, timeout=120)
-        if done.returncode:
-            raise RuntimeError(common.redact('rbd %s: %s' % (
-                ' '.join(args), done.stderr.strip())))
-        return json.loads(done.stdout) if parse and done.stdout.strip() \
-            else done.stdout
+        return self._admin_command(['rbd', '-c', self.conf], args,
+                                   ['--format', 'json'] if parse else [],
+                                   120)
 
     def stop(self):
         for process in reversed(self.processes):

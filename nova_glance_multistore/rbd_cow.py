@@ -23,11 +23,8 @@ import threading
 
 from nova import exception as nova_exception
 from nova.storage import rbd_utils
-from oslo_log import log as logging
 
 from nova_glance_multistore import ttl_cache
-
-LOG = logging.getLogger(__name__)
 
 FLATTEN = 'flatten'
 COPY_ON_WRITE = 'copy-on-write'
@@ -244,19 +241,6 @@ def chain_depth(client, image):
     finally:
         for thing in reversed(opened):
             thing.close()
-
-
-def depth_of(driver, pool, name):
-    """Chain depth of an existing image, with nova's client."""
-    def _depth():
-        client = connect(driver)
-        try:
-            with client.open_ioctx(pool) as ioctx:
-                with _rbd().Image(ioctx, name, read_only=True) as image:
-                    return chain_depth(client, image)
-        finally:
-            client.shutdown()
-    return in_native_thread(_depth)
 
 
 def findings(conf, driver):

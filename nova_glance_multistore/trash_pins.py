@@ -46,7 +46,7 @@ def pins(driver, image_pools):
 
 def _pins(driver, image_pools, trash):
     rbd = rbd_cow._rbd()
-    found = []
+    found, allocated = [], {}
     client = rbd_cow.connect(driver)
     try:
         with client.open_ioctx(driver.pool) as disks:
@@ -58,10 +58,13 @@ def _pins(driver, image_pools, trash):
                                 parent = image.parent_id()
                             except rbd.ImageNotFound:
                                 continue
-                        if parent in trash:
-                            found.append(Pin(pool, name, driver.pool,
-                                             trash[parent], parent,
-                                             _allocated(disks, parent)))
+                        if parent not in trash:
+                            continue
+                        if parent not in allocated:  # once per disk
+                            allocated[parent] = _allocated(disks, parent)
+                        found.append(Pin(pool, name, driver.pool,
+                                         trash[parent], parent,
+                                         allocated[parent]))
     finally:
         client.shutdown()
     return found
