@@ -394,6 +394,15 @@ class GlanceServer:
                                                         image))
         return image
 
+    def image_tasks(self, image_id, token=None):
+        """The image's tasks (``GET /v2/images/<id>/tasks``), as admin."""
+        status, body = self.request('GET', '/v2/images/%s/tasks' % image_id,
+                                    token=token or self.admin_token())
+        if status != 200:
+            raise RuntimeError('image %s tasks: %s %s' % (image_id, status,
+                                                          body))
+        return body['tasks']
+
     def image_status(self, image_id, token=None):
         """The HTTP status Glance answers ``GET /v2/images/<id>`` with."""
         return self.request('GET', '/v2/images/%s' % image_id,

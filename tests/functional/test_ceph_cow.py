@@ -193,7 +193,8 @@ class World:
         self.images.append(image_id)
         self.compute.snapshot(ctxt, instance, image_id)
         # Glance imports the location in a task: deleting the image before
-        # it ends leaves the clone behind (Glance's, whatever the mode).
+        # it ends leaves the clone behind, or answers 500 while it hashes
+        # (Glance's, whatever the mode).
         wait_active(self.glance, image_id)
         return image_id
 
