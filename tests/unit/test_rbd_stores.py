@@ -46,3 +46,135 @@ def test_service_role_rule():
     assert not ceph_native.can_register_rbd_location(_conf(False), user)
     assert ceph_native.can_register_rbd_location(_conf(True), user)
     assert ceph_native.can_register_rbd_location(_conf(False), service)
+
+
+class DetailGlance:
+    """stores/detail answered per context: a body or an exception."""
+
+    def __init__(self, answers):
+        self.answers, self.asked = answers, []
+
+    def stores_info_detail(self, ctxt):
+        self.asked.append(ctxt)
+        answer = self.answers[ctxt]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+DETAIL_BODY = {'stores': [{'id': 'r1', 'type': 'rbd', 'properties': {
+    'pool': 'images', 'fsid': FSID}}]}
+
+
+def _store_conf(service_auth, locations=()):
+    return types.SimpleNamespace(
+        service_user=types.SimpleNamespace(auth_type=service_auth),
+        libvirt=types.SimpleNamespace(images_type='rbd', rbd_user='nova'),
+        glance_multistore=types.SimpleNamespace(
+            stores_cache_ttl=0, rbd_store_locations=list(locations)))
+
+
+def test_stores_detail_falls_back_to_nova_service_user(monkeypatch):
+    monkeypatch.setattr(rbd_stores.glance_client, 'service_context',
+                        lambda conf: 'service')
+    glance = DetailGlance({'user': PermissionError('403'),
+                           'service': DETAIL_BODY})
+    assert rbd_stores._fetch_stores_detail(
+        _store_conf('password'), glance, 'user') == {
+            'r1': rbd_stores.RbdLocation(FSID, 'images')}
+    assert glance.asked == ['user', 'service']
+
+
+def test_stores_detail_unreadable_without_service_user_is_none(monkeypatch):
+    glance = DetailGlance({'user': PermissionError('403')})
+    assert rbd_stores._fetch_stores_detail(
+        _store_conf(None), glance, 'user') is None
+    assert glance.asked == ['user']
+
+
+def test_stores_detail_unreadable_by_both_is_none(monkeypatch):
+    monkeypatch.setattr(rbd_stores.glance_client, 'service_context',
+                        lambda conf: 'service')
+    glance = DetailGlance({'user': PermissionError('403'),
+                           'service': ConnectionError('refused')})
+    assert rbd_stores._fetch_stores_detail(
+        _store_conf('password'), glance, 'user') is None
+    assert glance.asked == ['user', 'service']
+
+
+def test_detail_wins_over_config_for_the_same_store():
+    glance = DetailGlance({'user': DETAIL_BODY})
+    other = '11111111-2222-3333-4444-555555555555'
+    found = rbd_stores.known_locations(
+        _store_conf(None, ['r1:%s:old' % other, 'r2:%s:far' % other]),
+        glance, 'user')
+    assert found == {
+        'r1': (rbd_stores.RbdLocation(FSID, 'images'), rbd_stores.DETAIL),
+        'r2': (rbd_stores.RbdLocation(other, 'far'), rbd_stores.CONFIG)}
+
+
+class ProbeDriver:
+    pool = 'vms'
+
+    def __init__(self, fsid=FSID, error=None):
+        self.fsid, self.error = fsid, error
+
+    def get_fsid(self):
+        if self.error:
+            raise self.error
+        return self.fsid
+
+
+def _targets(monkeypatch, driver, locations, probe=None):
+    from nova.storage import rbd_utils
+    monkeypatch.setattr(rbd_utils, 'RBDDriver', lambda: driver)
+    monkeypatch.setattr(rbd_stores, 'known_locations',
+                        lambda conf, glance, ctxt: locations)
+    probed = []
+
+    def fake_probe(drv, pool):
+        probed.append(pool)
+        if probe and pool in probe:
+            raise probe[pool]
+    monkeypatch.setattr(rbd_stores, '_probe_pool', fake_probe)
+    return rbd_stores.check_fast_snapshot_targets(
+        _store_conf(None), None, 'ctxt'), probed
+
+
+def test_targets_on_a_host_without_rbd_disks_stream():
+    conf = _store_conf(None)
+    conf.libvirt.images_type = 'qcow2'
+    assert rbd_stores.check_fast_snapshot_targets(conf, None, 'ctxt') == [
+        (True, '[libvirt] images_type is qcow2: snapshots stream (no '
+               'ceph-native path on this host)')]
+
+
+def test_targets_unreachable_cluster_fails(monkeypatch):
+    findings, probed = _targets(
+        monkeypatch, ProbeDriver(error=OSError('timed out')), {})
+    assert findings == [(False, 'Ceph cluster of the instance disks cannot '
+                                'be reached as client.nova: timed out')]
+    assert probed == []
+
+
+def test_targets_without_rbd_stores_stream(monkeypatch):
+    findings, _ = _targets(monkeypatch, ProbeDriver(), {})
+    assert findings[1][0] and 'no rbd store is known' in findings[1][1]
+
+
+def test_targets_per_store_cluster_and_pool_access(monkeypatch):
+    other = '11111111-2222-3333-4444-555555555555'
+    findings, probed = _targets(monkeypatch, ProbeDriver(), {
+        'a-ok': (rbd_stores.RbdLocation(FSID, 'images'), 'detail'),
+        'b-far': (rbd_stores.RbdLocation(other, 'images'), 'detail'),
+        'c-denied': (rbd_stores.RbdLocation(FSID, 'locked'), 'config')},
+        probe={'locked': PermissionError('EPERM')})
+    assert probed == ['images', 'locked']
+    assert findings == [
+        (True, 'instance disks are on Ceph cluster %s (pool vms, '
+               'client.nova)' % FSID),
+        (True, 'rbd store a-ok: ceph-native snapshots into pool images'),
+        (True, 'rbd store b-far is on another cluster (%s): snapshots to it '
+               'stream' % other),
+        (False, 'rbd store c-denied: pool locked is not usable by '
+                'client.nova: EPERM')]
