@@ -57,6 +57,65 @@ function _ngm_rbd_store_locations {
     echo "$locations"
 }
 
+# The ceph command, as devstack-plugin-ceph runs it.
+function _ngm_ceph {
+    sudo ceph -c "$CEPH_CONF_FILE" "$@"
+}
+
+# An rbd pool, made when missing (devstack-plugin-ceph makes only its own).
+function _ngm_ceph_pool {
+    local pool=$1
+    if ! _ngm_ceph osd pool ls | grep -qx -- "$pool"; then
+        _ngm_ceph osd pool create "$pool" 8
+        _ngm_ceph osd pool application enable "$pool" rbd
+    fi
+}
+
+# Glance's cephx user may read and write each pool given: the rbd stores'
+# pools, and nova's pool in copy-on-write mode (deleting the last image
+# that depends on a deleted instance disk purges that disk, as Glance's
+# user). devstack-plugin-ceph grants it GLANCE_CEPH_POOL only. "ceph auth
+# caps" replaces every cap, so the current ones are read and kept.
+function _ngm_grant_glance_pools {
+    local user=${GLANCE_CEPH_USER:-admin} caps
+    if [[ "$user" == "admin" ]]; then
+        return 0
+    fi
+    caps=$(_ngm_ceph auth get "client.$user" --format json | \
+        "${PYTHON:-python3}" -c '
+import json, re, sys
+caps = dict(json.load(sys.stdin)[0].get("caps") or {})
+grants = [g.strip() for g in caps.get("osd", "").split(",") if g.strip()]
+missing = ["allow rwx pool=%s" % p for p in sys.argv[1:] if not any(
+    re.fullmatch(r"(allow (rwx|\*)|profile rbd) pool=%s" % re.escape(p), g)
+    for g in grants)]
+if missing:
+    caps["osd"] = ", ".join(grants + missing)
+    for service in sorted(caps):
+        print(service)
+        print(caps[service])
+' "$@") || die $LINENO "cannot read the caps of client.$user"
+    if [[ -n "$caps" ]]; then
+        local args
+        mapfile -t args <<<"$caps"
+        _ngm_ceph auth caps "client.$user" "${args[@]}"
+    fi
+}
+
+# Copy-on-write snapshots on devstack-plugin-ceph's cluster: nova's cephx
+# user moves a deleted disk that images depend on to the trash instead of
+# failing silently, and Glance's user may purge it from nova's pool.
+function _ngm_configure_ceph_cow {
+    local user pool
+    user=$(iniget $NOVA_CONF libvirt rbd_user)
+    user=${user:-${CINDER_CEPH_USER:-admin}}
+    pool=$(iniget $NOVA_CONF libvirt images_rbd_pool)
+    pool=${pool:-${NOVA_CEPH_POOL:-vms}}
+    _ngm_ceph config set "client.$user" \
+        rbd_move_parent_to_trash_on_remove true
+    _ngm_grant_glance_pools "$pool"
+}
+
 # Refuse layouts that would make the tests prove nothing.
 function _ngm_check_layout {
     local files=" $(_ngm_words "$NGM_GLANCE_FILE_STORES") "
@@ -69,6 +128,14 @@ function _ngm_check_layout {
         die $LINENO "NGM_BOOT_IMAGE_STORE=$NGM_BOOT_IMAGE_STORE must be a" \
             "file store other than the default ($NGM_GLANCE_DEFAULT_STORE)"
     fi
+}
+
+function _ngm_check_mode {
+    case "$NGM_CEPH_NATIVE_SNAPSHOT" in
+        flatten|copy-on-write) ;;
+        *) die $LINENO "NGM_CEPH_NATIVE_SNAPSHOT=$NGM_CEPH_NATIVE_SNAPSHOT" \
+            "is neither flatten nor copy-on-write" ;;
+    esac
 }
 
 # The package goes into nova's environment.
@@ -129,10 +196,14 @@ function configure_ngm_glance {
         backends+="${backends:+, }$store:file"
     done
     if _ngm_rbd_enabled; then
+        local pools=""
         for store in $(_ngm_words "$NGM_GLANCE_RBD_STORES"); do
             _ngm_rbd_store $conf $store
+            _ngm_ceph_pool "${store#*:}"
+            pools+=" ${store#*:}"
             backends+=", ${store%%:*}:rbd"
         done
+        _ngm_grant_glance_pools $pools
         # A ceph-native snapshot's only proof is its rbd:// location, and
         # admin sees it only as direct_url (the locations API is for the
         # service role). devstack-plugin-ceph sets the same.
@@ -160,6 +231,7 @@ function configure_ngm_glance {
 # Written to $NOVA_CONF: devstack copies it to nova-cpu.conf when it starts
 # nova-compute, so anything written to nova-cpu.conf now would be lost.
 function configure_ngm_nova {
+    _ngm_check_mode
     iniset $NOVA_CONF DEFAULT compute_driver "$NGM_COMPUTE_DRIVER"
     iniset $NOVA_CONF glance_multistore upload_hooks "$NGM_UPLOAD_HOOKS"
     iniset $NOVA_CONF glance_multistore stores_cache_ttl \
@@ -176,6 +248,16 @@ function configure_ngm_nova {
     fi
     if [[ -n "$locations" ]]; then
         iniset $NOVA_CONF glance_multistore rbd_store_locations "$locations"
+    fi
+    iniset $NOVA_CONF glance_multistore ceph_native_snapshot \
+        "$NGM_CEPH_NATIVE_SNAPSHOT"
+    if [[ -n "$NGM_COW_MAX_CHAIN_DEPTH" ]]; then
+        iniset $NOVA_CONF glance_multistore copy_on_write_max_chain_depth \
+            "$NGM_COW_MAX_CHAIN_DEPTH"
+    fi
+    if [[ "$NGM_CEPH_NATIVE_SNAPSHOT" == "copy-on-write" ]] && \
+        _ngm_rbd_enabled; then
+        _ngm_configure_ceph_cow
     fi
     if [[ -n "$NGM_SNAPSHOT_STORE" ]]; then
         iniset $NOVA_CONF glance store "$NGM_SNAPSHOT_STORE"
@@ -196,6 +278,8 @@ function configure_ngm_tempest {
         "$NGM_SNAPSHOT_STORE"
     iniset $TEMPEST_CONFIG nova_glance_multistore ceph_native \
         "$(_ngm_ceph_native)"
+    iniset $TEMPEST_CONFIG nova_glance_multistore ceph_native_snapshot \
+        "$NGM_CEPH_NATIVE_SNAPSHOT"
     iniset $TEMPEST_CONFIG nova_glance_multistore expected_stores \
         "${stores// /,}"
 }

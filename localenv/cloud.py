@@ -62,6 +62,12 @@ DEVSTACK_PLUGIN_CEPH_NOVA = {
     'CINDER_CEPH_USER': 'nova',
     'CINDER_CEPH_UUID': '6d2f5a3e-0f5b-4c7e-9a2b-4e1c2b7d9f10',
 }
+# devstack-plugin-ceph's Glance user and pool (its _ceph_configure_glance
+# caps: that pool only; our plugin grants the rest it needs).
+DEVSTACK_PLUGIN_CEPH_GLANCE = {
+    'GLANCE_CEPH_USER': 'glance',
+    'GLANCE_CEPH_POOL': 'images',
+}
 # What devstack-plugin-ceph's configure_ceph_nova writes to $NOVA_CONF
 # (post-config), in the shim's iniset: rbd instance disks.
 DEVSTACK_PLUGIN_CEPH_NOVA_CONF = '''
@@ -167,7 +173,7 @@ class Cloud:
         if self.state and self.state.get('ceph_conf'):
             plugins = ('devstack-plugin-ceph',) + plugins
             variables.update(CEPH_CONF_FILE=self.state['ceph_conf'],
-                             GLANCE_CEPH_USER='admin',
+                             **DEVSTACK_PLUGIN_CEPH_GLANCE,
                              **DEVSTACK_PLUGIN_CEPH_NOVA)
         return devstack.DevstackFiles(
             data_dir=self.path('data'),
@@ -424,8 +430,14 @@ class Cloud:
                 (os.path.basename(p.args[0]), p.pid) for p in c.processes])
         self.state['ceph_conf'] = cluster.conf
         self.save_state()
-        for entry in self.plugin['NGM_GLANCE_RBD_STORES'].split(','):
-            cluster.create_pool(entry.split(':', 1)[1])
+        # devstack-plugin-ceph's _ceph_configure_glance; our plugin's
+        # post-config makes the rbd stores' other pools, if any.
+        glance_pool = DEVSTACK_PLUGIN_CEPH_GLANCE['GLANCE_CEPH_POOL']
+        cluster.create_pool(glance_pool)
+        cluster.create_user(DEVSTACK_PLUGIN_CEPH_GLANCE['GLANCE_CEPH_USER'], {
+            'mon': 'allow r',
+            'osd': 'allow class-read object_prefix rbd_children, '
+                   'allow rwx pool=%s' % glance_pool})
 
     def emulate_devstack_plugin_ceph_nova(self):
         """Do devstack-plugin-ceph's job for nova's rbd instance disks.

@@ -13,9 +13,15 @@
    ``NGM_SNAPSHOT_STORE`` set to the rbd store; the plugin's post-config
    then computes ``ceph_native = True`` for tempest. Then the
    ceph-native and dedicated-store tests, and a check outside tempest: a
-   snapshot's clone is in the store's pool and nova-compute logged the
-   ceph-native path.
-5. Down, always, even when a phase failed; then every log of the cloud
+   snapshot's clone is in the store's pool, flattened, and nova-compute
+   logged the ceph-native path.
+5. Then the plugin's copy-on-write mode (``NGM_CEPH_NATIVE_SNAPSHOT``;
+   its post-config sets Ceph up for it), nova-compute restarted: the
+   ceph-native and copy-on-write tests (a server booted from a snapshot
+   outlives its source), and outside tempest: the image is a clone of
+   the instance disk, whose deleted disk waits in the trash until the
+   image goes and is purged with it.
+6. Down, always, even when a phase failed; then every log of the cloud
    is searched for the cloud's passwords and keys (a finding fails the
    run). The exit code is non-zero when any phase failed; every phase's
    time is printed at the end.
@@ -49,6 +55,8 @@ PHASE1_REGEX = (r'^(nova_glance_multistore\.'
 PHASE2_REGEX = r'^nova_glance_multistore\..*DedicatedStore'
 PHASE3_REGEX = (r'^nova_glance_multistore\.'
                 r'.*(CephNativeSnapshotTest|DedicatedStore)')
+PHASE4_REGEX = (r'^nova_glance_multistore\.'
+                r'.*(CephNativeSnapshotTest|CopyOnWriteSnapshotTest)')
 # The archive file store: writable, neither the default nor the store the
 # boot images are in, so a snapshot there can only come from [glance] store.
 DEDICATED_STORE = 'archive'
@@ -71,9 +79,12 @@ EXPECTED_SKIPS = {
             'phases run it',
         PLUGIN_TESTS + r'.*\.CephNativeSnapshotTest\b':
             'local instance disks: the ceph-native phase runs it',
+        PLUGIN_TESTS + r'.*\.CopyOnWriteSnapshotTest\b':
+            'local instance disks: the copy-on-write phase runs it',
     },
     'dedicated store': {},
     'ceph-native': {},
+    'copy-on-write': {},
 }
 SKIPS_SCRIPT = '''
 import json, sys
@@ -186,15 +197,34 @@ def use_ceph_disks(cloud, store):
         raise RuntimeError('the plugin did not set ceph_native = True')
 
 
-def check_ceph_native(cloud, store):
+def use_copy_on_write(cloud):
+    """The plugin's copy-on-write mode (and its Ceph settings), restarted."""
+    cloud.plugin_overrides['NGM_CEPH_NATIVE_SNAPSHOT'] = 'copy-on-write'
+    files = cloud.devstack_files()
+    devstack.run_phase(files, 'stack', 'post-config')
+    devstack.run_phase(files, 'stack', 'test-config')
+    cloud.restart_compute()
+
+
+def _trashed(cluster, pool):
+    return {entry['name']: entry['source'] for entry in cluster.rbd(
+        'trash', 'ls', '--all', '--long', '--pool', pool)}
+
+
+def check_ceph_native(cloud, store, copy_on_write=False):
     """Outside tempest: one snapshot's clone in the store's pool.
 
     A server, a snapshot, ``rbd ls`` of the store's pool with the admin
-    keyring, nova-compute's log; then the server and image are deleted.
+    keyring, ``rbd info`` (flattened: no parent; copy-on-write: the
+    instance disk's snapshot), nova-compute's log. Then the server and the
+    image are deleted; in copy-on-write mode the deleted server's disk must
+    wait in the trash until the image goes, then be purged (Glance's user
+    may write nova's pool: the plugin's post-config).
     """
     pool = dict(entry.split(':', 1) for entry in
                 cloud.plugin['NGM_GLANCE_RBD_STORES'].split(','))[store]
-    conf = cloud.ceph_cluster.conf
+    cluster = cloud.ceph_cluster
+    nova_pool = cloud_env.DEVSTACK_PLUGIN_CEPH_NOVA['NOVA_CEPH_POOL']
     server = json.loads(cloud.openstack(
         'server', 'create', '--flavor', cloud_env.FLAVORS[0][0], '--image',
         cloud.state['images'][0], '--nic', 'none', '--wait', '-f', 'json',
@@ -207,18 +237,20 @@ def check_ceph_native(cloud, store):
             'ngm-ceph-native-snap', server))['id']
         common.log('snapshot of %s: image %s in %.1f s' % (
             server, image, time.monotonic() - start))
-        shown = json.loads(cloud.openstack('image', 'show', '-f', 'json',
-                                           image))
-        listed = subprocess.run(
-            ['rbd', '-c', conf, '--keyring', cloud.ceph_cluster.admin_keyring,
-             'ls', pool], capture_output=True, text=True, check=True,
-            timeout=60).stdout.split()
-        common.log('image %s: stores %s, direct_url %s; rbd ls %s: %s' % (
-            image, shown.get('stores') or shown.get('properties', {}).get(
-                'stores'), shown.get('direct_url') or shown.get(
-                'properties', {}).get('direct_url'), pool, listed))
+        listed = cluster.rbd('ls', pool)
         if image not in listed:
-            raise RuntimeError('no clone %s in pool %s' % (image, pool))
+            raise RuntimeError('no clone %s in pool %s: %s' % (image, pool,
+                                                               listed))
+        parent = cluster.rbd('info', '%s/%s' % (pool, image)).get('parent')
+        common.log('image %s: rbd info parent %s' % (image, parent))
+        disk = '%s_disk' % server
+        if copy_on_write and (parent or {}).get('image') != disk:
+            raise RuntimeError('copy-on-write image %s is not a clone of '
+                               'disk %s/%s: parent %s' % (
+                                   image, nova_pool, disk, parent))
+        if not copy_on_write and parent:
+            raise RuntimeError('flattened image %s has a parent: %s' % (
+                image, parent))
         with open(cloud.path('logs', 'nova-compute.log'),
                   errors='replace') as handle:
             lines = [line.strip() for line in handle
@@ -227,10 +259,27 @@ def check_ceph_native(cloud, store):
             raise RuntimeError('nova-compute did not log "%s" for %s' % (
                 CEPH_NATIVE_LOG, image))
         common.log('nova-compute: %s' % lines[-1])
+        if copy_on_write:
+            cloud.openstack('server', 'delete', '--wait', server)
+            server = None
+            trashed = _trashed(cluster, nova_pool)
+            if trashed.get(disk) != 'USER_PARENT':
+                raise RuntimeError('deleted disk %s is not in the trash of '
+                                   '%s: %s' % (disk, nova_pool, trashed))
+            cloud.openstack('image', 'delete', image)
+            image = None
+            trashed = _trashed(cluster, nova_pool)
+            if disk in trashed:
+                raise RuntimeError('disk %s stays in the trash of %s after '
+                                   'its last image went: %s' % (
+                                       disk, nova_pool, trashed))
+            common.log('disk %s: trashed while the image lived, purged '
+                       'with it' % disk)
     finally:
         if image:
             cloud.openstack('image', 'delete', image)
-        cloud.openstack('server', 'delete', '--wait', server)
+        if server:
+            cloud.openstack('server', 'delete', '--wait', server)
     return 0
 
 
@@ -245,6 +294,7 @@ def main(argv=None):
     parser.add_argument('--phase2-regex', default=PHASE2_REGEX)
     parser.add_argument('--dedicated-store', default=DEDICATED_STORE)
     parser.add_argument('--phase3-regex', default=PHASE3_REGEX)
+    parser.add_argument('--phase4-regex', default=PHASE4_REGEX)
     parser.add_argument('--ceph-native-store', default=CEPH_NATIVE_STORE)
     parser.add_argument('--workdir', default=cloud_env.WORKDIR)
     parser.add_argument('--no-ceph', dest='ceph', action='store_false',
@@ -304,6 +354,17 @@ def main(argv=None):
                 phase('ceph-native: clone in the pool, nova-compute log',
                       lambda: check_ceph_native(cloud,
                                                 args.ceph_native_store))
+                if not phase('nova-compute with ceph_native_snapshot = '
+                             'copy-on-write',
+                             lambda: use_copy_on_write(cloud)):
+                    phase('tempest: ceph-native + copy-on-write tests',
+                          lambda: run_tempest(cloud, args.phase4_regex,
+                                              args.concurrency,
+                                              EXPECTED_SKIPS['copy-on-write']))
+                    phase('copy-on-write: clone of the disk, trash, purge',
+                          lambda: check_ceph_native(
+                              cloud, args.ceph_native_store,
+                              copy_on_write=True))
     finally:
         phase('teardown', cloud.down)
         # Fails the run when any log of the cloud holds one of its secrets.

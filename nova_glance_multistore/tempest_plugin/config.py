@@ -34,6 +34,13 @@ opts = [
                 help='Instance disks are rbd on the Ceph cluster of the '
                      'target rbd store: expect snapshots to carry an rbd:// '
                      'location filed under the target store.'),
+    cfg.StrOpt('ceph_native_snapshot',
+               default='flatten',
+               choices=['flatten', 'copy-on-write'],
+               help="nova-compute's [glance_multistore] "
+                    'ceph_native_snapshot: with copy-on-write, a server '
+                    'booted from a snapshot must outlive the server it was '
+                    'taken of.'),
     cfg.ListOpt('expected_stores',
                 default=[],
                 help='Glance stores expected to be enabled; any missing one '

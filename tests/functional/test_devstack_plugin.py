@@ -139,7 +139,7 @@ def test_test_config_writes_the_tempest_plugin_options(deployment):
         'True']
     assert tempest['nova_glance_multistore'] == {
         'boot_image_store': ['cheap'], 'dedicated_store': ['archive'],
-        'ceph_native': ['False'],
+        'ceph_native': ['False'], 'ceph_native_snapshot': ['flatten'],
         'expected_stores': ['fast,cheap,archive,web']}
 
 
@@ -158,32 +158,106 @@ def test_clean_removes_the_data_it_created(deployment):
     assert not os.path.exists(data_dir)
 
 
-def test_with_devstack_plugin_ceph_and_rbd_disks(tmp_path):
-    """As on top of devstack-plugin-ceph with ``images_type = rbd``.
+@pytest.fixture(scope='module')
+def plugin_ceph(tmp_path_factory, real_ceph):
+    """A cluster as devstack-plugin-ceph leaves it: Glance's user and pool.
 
-    Glance shows direct_url, nova learns the rbd stores' cluster from
-    ceph.conf's fsid, and tempest expects ceph-native snapshots.
+    Its ``_ceph_configure_glance`` caps, on its GLANCE_CEPH_POOL only.
     """
-    ceph_conf = tmp_path / 'ceph.conf'
-    ceph_conf.write_text('[global]\nfsid = 1234-abcd\n'
-                         'mon host = [v2:127.0.0.1:3300]\n')
-    plugin = PluginDeployment(tmp_path, CEPH_CONF_FILE=str(ceph_conf),
-                              GLANCE_CEPH_USER='glance',
-                              NGM_SNAPSHOT_STORE='robust')
+    from localenv import ceph as ceph_env
+    cluster = ceph_env.CephCluster(
+        str(tmp_path_factory.mktemp('plugin-ceph') / 'c'), 'plugin')
+    os.makedirs(cluster.workdir)
+    cluster.start()
+    cluster.create_pool('glance-images')
+    cluster.create_user('glance', {
+        'mon': 'allow r', 'osd': 'allow class-read object_prefix '
+                                 'rbd_children, allow rwx pool=glance-images'})
+    yield cluster
+    cluster.stop()
+
+
+def _caps(cluster, user):
+    return cluster._ceph('auth', 'get', 'client.%s' % user)[0]['caps']
+
+
+def _plugin_on_ceph(tmp_path, cluster, **overrides):
+    plugin = PluginDeployment(
+        tmp_path, CEPH_CONF_FILE=cluster.conf, GLANCE_CEPH_USER='glance',
+        GLANCE_CEPH_POOL='glance-images', NGM_SNAPSHOT_STORE='robust',
+        CINDER_CEPH_USER='cinder', **overrides)
     plugin.files.plugins = ('devstack-plugin-ceph', 'nova-glance-multistore')
     os.makedirs(os.path.dirname(plugin.files.glance_api_conf))
     # What devstack-plugin-ceph's configure_ceph_nova writes.
     with open(plugin.files.nova_conf, 'a') as handle:
-        handle.write('[libvirt]\nimages_type = rbd\nimages_rbd_pool = vms\n')
+        handle.write('[libvirt]\nimages_type = rbd\nimages_rbd_pool = vms\n'
+                     'rbd_user = cinder\n')
+    return plugin
+
+
+def test_with_devstack_plugin_ceph_and_rbd_disks(tmp_path, plugin_ceph):
+    """As on top of devstack-plugin-ceph with ``images_type = rbd``.
+
+    Glance shows direct_url, its user may write the rbd stores' pool (made
+    by the plugin), nova learns the stores' cluster from ceph.conf's fsid,
+    and tempest expects flattened ceph-native snapshots.
+    """
+    plugin = _plugin_on_ceph(tmp_path, plugin_ceph)
     plugin.post_config()
     devstack.run_phase(plugin.files, 'stack', 'test-config')
     glance = oslo_sections(plugin.files.glance_api_conf)
     assert glance['DEFAULT']['show_image_direct_url'] == ['True']
     assert glance['robust']['rbd_store_pool'] == ['images']
+    assert 'images' in plugin_ceph._ceph('osd', 'pool', 'ls')
+    assert _caps(plugin_ceph, 'glance') == {
+        'mon': 'allow r', 'osd': 'allow class-read object_prefix '
+                                 'rbd_children, allow rwx pool=glance-images, '
+                                 'allow rwx pool=images'}
     nova = oslo_sections(plugin.files.nova_conf)
     assert nova['glance_multistore']['rbd_store_locations'] == [
-        'robust:1234-abcd:images']
+        'robust:%s:images' % plugin_ceph.fsid]
+    assert nova['glance_multistore']['ceph_native_snapshot'] == ['flatten']
     tempest = oslo_sections(plugin.files.tempest_config)
     assert tempest['nova_glance_multistore']['ceph_native'] == ['True']
+    assert tempest['nova_glance_multistore']['ceph_native_snapshot'] == [
+        'flatten']
     assert tempest['nova_glance_multistore']['dedicated_store'] == [
         'robust']
+
+
+def test_copy_on_write_mode_sets_up_ceph_for_it(tmp_path, plugin_ceph):
+    """Trash on remove for nova's user, nova's pool writable by Glance's.
+
+    Twice, as devstack may run post-config again: nothing is added twice.
+    """
+    plugin = _plugin_on_ceph(tmp_path, plugin_ceph,
+                             NGM_CEPH_NATIVE_SNAPSHOT='copy-on-write',
+                             NGM_COW_MAX_CHAIN_DEPTH='3')
+    try:
+        plugin.post_config()
+        plugin.post_config()
+        devstack.run_phase(plugin.files, 'stack', 'test-config')
+        assert _caps(plugin_ceph, 'glance')['osd'] == (
+            'allow class-read object_prefix rbd_children, allow rwx '
+            'pool=glance-images, allow rwx pool=images, allow rwx pool=vms')
+        assert plugin_ceph._ceph(
+            'config', 'get', 'client.cinder',
+            'rbd_move_parent_to_trash_on_remove') is True
+        nova = oslo_sections(plugin.files.nova_conf)['glance_multistore']
+        assert nova['ceph_native_snapshot'] == ['copy-on-write']
+        assert nova['copy_on_write_max_chain_depth'] == ['3']
+        tempest = oslo_sections(plugin.files.tempest_config)
+        assert tempest['nova_glance_multistore']['ceph_native_snapshot'] == [
+            'copy-on-write']
+    finally:
+        plugin_ceph.config_rm('client.cinder',
+                              'rbd_move_parent_to_trash_on_remove')
+
+
+def test_unknown_snapshot_mode_is_refused(tmp_path, plugin_ceph):
+    plugin = _plugin_on_ceph(tmp_path, plugin_ceph,
+                             NGM_CEPH_NATIVE_SNAPSHOT='instant')
+    with pytest.raises(RuntimeError) as e:
+        plugin.post_config()
+    assert ('NGM_CEPH_NATIVE_SNAPSHOT=instant is neither flatten nor '
+            'copy-on-write') in str(e.value)

@@ -1,8 +1,10 @@
 """Which Glance store nova's snapshot and backup images land in."""
 
+import hashlib
 import time
 from urllib import parse
 
+from tempest.common import waiters
 from tempest import config
 from tempest.lib import decorators
 from tempest.lib import exceptions as lib_exc
@@ -183,6 +185,45 @@ class CephNativeSnapshotTest(base.MultistoreComputeTest):
                          'Glance did not register the clone %s as the '
                          'location of image %s: %s' % (
                              rbd, image['id'], found))
+
+
+class CopyOnWriteSnapshotTest(base.MultistoreComputeTest):
+    """Copy-on-write: the image depends on the disk, and must not show it."""
+
+    @classmethod
+    def skip_checks(cls):
+        super(CopyOnWriteSnapshotTest, cls).skip_checks()
+        group = CONF.nova_glance_multistore
+        if not group.ceph_native or group.ceph_native_snapshot != (
+                'copy-on-write'):
+            raise cls.skipException(
+                'No copy-on-write snapshots expected ([nova_glance_multistore]'
+                ' ceph_native = %s, ceph_native_snapshot = %s)' % (
+                    group.ceph_native, group.ceph_native_snapshot))
+
+    @decorators.idempotent_id('7230fa96-fb64-4f43-88b9-15b452bf2a65')
+    def test_server_booted_from_snapshot_outlives_its_source(self):
+        source = self.create_server()
+        image = self.snapshot(source['id'])
+        booted = self.create_server(image_id=image['id'])
+        self.servers_client.delete_server(source['id'])
+        waiters.wait_for_server_termination(self.servers_client,
+                                            source['id'])
+        server = self.servers_client.show_server(booted['id'])['server']
+        self.assertEqual('ACTIVE', server['status'],
+                         'Server %s booted from copy-on-write snapshot %s '
+                         'did not outlive the source server %s' % (
+                             booted['id'], image['id'], source['id']))
+        # The image still reads what Glance hashed when it was registered,
+        # though the disk it depends on is deleted.
+        shown = self.images_client.show_image(image['id'])
+        data = self.images_client.show_image_file(image['id']).data
+        self.assertEqual(shown['size'], len(data))
+        self.assertEqual(
+            shown['os_hash_value'],
+            hashlib.new(shown['os_hash_algo'], data).hexdigest(),
+            'Image %s does not read what it held before its source server '
+            'was deleted' % image['id'])
 
 
 class VolumeBackedSnapshotTest(base.MultistoreComputeTest):
