@@ -11,6 +11,7 @@ from oslo_log import log as logging
 from nova_glance_multistore import ceph_native
 from nova_glance_multistore import glance_client
 from nova_glance_multistore import opts
+from nova_glance_multistore import rbd_cow
 from nova_glance_multistore import uploads
 
 LOG = logging.getLogger(__name__)
@@ -43,6 +44,30 @@ class StoreAwareSnapshotMixin:
                 LOG.error('%s: snapshots, backups and shelves of this host '
                           'will fail until it is fixed.', message)
 
+    def _check_copy_on_write(self):
+        """Say at start-up whether copy-on-write snapshots are in force.
+
+        Each snapshot checks again (cached): a fixed setting needs no
+        restart, a missing one makes flattened snapshots with a WARNING.
+        """
+        if (CONF.glance_multistore.ceph_native_snapshot !=
+                rbd_cow.COPY_ON_WRITE or CONF.libvirt.images_type != 'rbd'):
+            return
+        from nova.storage import rbd_utils
+        try:
+            findings = rbd_cow.in_native_thread(
+                rbd_cow.findings, CONF, rbd_utils.RBDDriver())
+        except Exception as e:
+            LOG.warning('Could not check the copy-on-write preconditions at '
+                        'start-up: %s', e)
+            return
+        for ok, message in findings:
+            if ok:
+                LOG.info(message)
+            else:
+                LOG.warning('%s: ceph-native snapshots of this host are '
+                            'flattened until it is fixed.', message)
+
     def snapshot(self, context, instance, image_id, update_task_state):
         with self._store_aware_uploads.upload(context, instance, image_id):
             super().snapshot(context, instance, image_id, update_task_state)
@@ -58,6 +83,7 @@ class LibvirtDriver(StoreAwareSnapshotMixin, libvirt_driver.LibvirtDriver):
     def init_host(self, host):
         super().init_host(host)
         self._check_configured_store()
+        self._check_copy_on_write()
         # Leftovers of outages before a restart are not forgotten.
         self._store_aware_uploads.retry_pending_cleanups()
 

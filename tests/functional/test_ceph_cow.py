@@ -487,3 +487,28 @@ def test_preconditions_read_as_nova_sees_them(cluster, cow_compute):
         ('clone format 2', True), ('deep-flatten', True),
         ('rbd_move_parent_to_trash_on_remove', True)]
     assert 'pacific' in checks[0].detail
+
+
+def test_start_up_says_whether_copy_on_write_is_in_force(
+        cow_compute, cluster, caplog):
+    with caplog.at_level('INFO', 'nova_glance_multistore'):
+        cow_compute.start()
+    assert 'ceph-native snapshots: copy-on-write in force' in caplog.text
+    assert not [r for r in caplog.records if r.levelname == 'WARNING' and
+                r.name.startswith('nova_glance_multistore')], caplog.text
+    caplog.clear()
+    cluster.config_rm('client.nova', 'rbd_move_parent_to_trash_on_remove')
+    try:
+        with caplog.at_level('INFO', 'nova_glance_multistore'):
+            cow_compute.start()
+    finally:
+        cluster.config_set('client.nova',
+                           'rbd_move_parent_to_trash_on_remove', 'true')
+    warnings = [r.getMessage() for r in caplog.records
+                if r.levelname == 'WARNING' and
+                r.name.startswith('nova_glance_multistore')]
+    assert len(warnings) == 2, caplog.text
+    assert 'configured but NOT in force' in warnings[0]
+    assert ('precondition rbd_move_parent_to_trash_on_remove: false for '
+            'client.nova') in warnings[1]
+    assert 'flattened until it is fixed' in warnings[1]
