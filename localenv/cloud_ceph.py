@@ -1,0 +1,104 @@
+"""Ceph for ``localenv.cloud``, and its devstack-plugin-ceph emulation.
+
+The cluster (one mon, one OSD) with devstack-plugin-ceph's Glance pool and
+user, and what devstack-plugin-ceph does for nova's rbd instance disks; the
+``DEVSTACK_PLUGIN_CEPH_*`` variables are those that plugin would set.
+"""
+
+import os
+
+from localenv import ceph as ceph_env
+from localenv import common
+from localenv import devstack
+from localenv import libvirt as libvirt_env
+
+# devstack-plugin-ceph's variables for nova's rbd disks (its defaults,
+# except the cephx user: devstack-plugin-ceph gives nova cinder's user;
+# there is no cinder here, so nova gets a user of its own).
+DEVSTACK_PLUGIN_CEPH_NOVA = {
+    'NOVA_CEPH_POOL': 'vms',
+    'CINDER_CEPH_USER': 'nova',
+    'CINDER_CEPH_UUID': '6d2f5a3e-0f5b-4c7e-9a2b-4e1c2b7d9f10',
+}
+# devstack-plugin-ceph's Glance user and pool (its _ceph_configure_glance
+# caps: that pool only; our plugin grants the rest it needs).
+DEVSTACK_PLUGIN_CEPH_GLANCE = {
+    'GLANCE_CEPH_USER': 'glance',
+    'GLANCE_CEPH_POOL': 'images',
+}
+# What devstack-plugin-ceph's configure_ceph_nova writes to $NOVA_CONF
+# (post-config), in the shim's iniset: rbd instance disks.
+DEVSTACK_PLUGIN_CEPH_NOVA_CONF = '''
+iniset $NOVA_CONF libvirt rbd_user "$CINDER_CEPH_USER"
+iniset $NOVA_CONF libvirt rbd_secret_uuid "$CINDER_CEPH_UUID"
+iniset $NOVA_CONF libvirt inject_key false
+iniset $NOVA_CONF libvirt inject_partition -2
+iniset $NOVA_CONF libvirt disk_cachemodes "network=writeback"
+iniset $NOVA_CONF libvirt images_type rbd
+iniset $NOVA_CONF libvirt images_rbd_pool "$NOVA_CEPH_POOL"
+iniset $NOVA_CONF libvirt images_rbd_ceph_conf "$CEPH_CONF_FILE"
+'''
+
+
+class CephMixin:
+    """The step "Ceph (rbd stores)" and nova's rbd disks on demand."""
+
+    def _ceph(self):
+        """One mon and one OSD, and the pools of the plugin's rbd stores."""
+        if not self.ceph:
+            common.log('cloud: no Ceph here (%s): file and http stores only'
+                       % (ceph_env.missing_reason() or 'disabled'))
+            return
+        # msgr v1 and a mgr: what nova's rbd image backend needs (phase 3
+        # of tempest-aio), see CephCluster.
+        cluster = ceph_env.CephCluster(self.path('ceph'), msgr1=True,
+                                       mgr=True)
+        self.ceph_cluster = self.component(
+            'ceph', cluster, pids=lambda c: [
+                (os.path.basename(p.args[0]), p.pid) for p in c.processes])
+        self.state['ceph_conf'] = cluster.conf
+        self.save_state()
+        # devstack-plugin-ceph's _ceph_configure_glance; our plugin's
+        # post-config makes the rbd stores' other pools, if any.
+        glance_pool = DEVSTACK_PLUGIN_CEPH_GLANCE['GLANCE_CEPH_POOL']
+        cluster.create_pool(glance_pool)
+        cluster.create_user(DEVSTACK_PLUGIN_CEPH_GLANCE['GLANCE_CEPH_USER'], {
+            'mon': 'allow r',
+            'osd': 'allow class-read object_prefix rbd_children, '
+                   'allow rwx pool=%s' % glance_pool})
+
+    def emulate_devstack_plugin_ceph_nova(self):
+        """Do devstack-plugin-ceph's job for nova's rbd instance disks.
+
+        As its ``configure_ceph`` (the nova pool and the cephx user nova
+        and libvirt use), ``import_libvirt_secret_ceph`` (a libvirt secret
+        holding that user's key, ``rbd_secret_uuid``) and
+        ``configure_ceph_nova`` (``[libvirt] images_type = rbd`` and the
+        rest, into ``$NOVA_CONF``). Least privilege where it gives more:
+        ``profile rbd`` on the nova pool and on the pools of the plugin's
+        rbd stores (the ceph-native snapshot clones into them). Base images
+        come from a file store and are imported, so no other pool is read.
+        Our plugin's post-config must run afterwards, as in devstack.
+        """
+        cluster = self.ceph_cluster
+        if cluster is None:
+            raise RuntimeError('this cloud runs no Ceph cluster')
+        variables = DEVSTACK_PLUGIN_CEPH_NOVA
+        conf = cluster.conf
+        pool = variables['NOVA_CEPH_POOL']
+        user = variables['CINDER_CEPH_USER']
+        cluster.create_pool(pool)
+        store_pools = [entry.split(':', 1)[1] for entry in
+                       self.plugin['NGM_GLANCE_RBD_STORES'].split(',')]
+        cluster.create_user(user, {
+            'mon': 'profile rbd',
+            'osd': ', '.join('profile rbd pool=%s' % p
+                             for p in [pool] + store_pools)})
+        key = common.register_secret(self.run(
+            'ceph', '-c', conf, 'auth', 'get-key', 'client.%s' % user).strip(),
+            'cephx key of client.%s' % user)
+        libvirt_env.define_ceph_secret(
+            self.state['libvirt_uri'], variables['CINDER_CEPH_UUID'],
+            'client.%s secret' % user, key)
+        devstack.run_script(self.devstack_files(),
+                            DEVSTACK_PLUGIN_CEPH_NOVA_CONF)

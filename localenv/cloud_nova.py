@@ -1,0 +1,193 @@
+"""nova for ``localenv.cloud``: nova.conf, the control plane, compute.
+
+nova.conf (the plugin's post-config adds its part), nova-api, -conductor
+and -scheduler, then libvirtd and nova-compute on a nova-cpu.conf: its
+start, restart, and the checks that it came up and registered.
+"""
+
+import configparser
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+
+from localenv import ceph as ceph_env
+from localenv import cloud_ini
+from localenv import cloud_supervision
+from localenv import common
+from localenv import libvirt as libvirt_env
+
+HOST = 'ngm-aio'
+# oslo.log's "<date> <time> <pid> LEVEL logger": what a service that failed
+# to start but kept running writes.
+FATAL_LOG_LINE = re.compile(r'^\S+ \S+ \d+ (CRITICAL \S+|ERROR nova) ')
+
+
+class NovaMixin:
+    """The steps "nova control plane" and "libvirtd and nova-compute"."""
+
+    @property
+    def nova_conf(self):
+        return self.path('etc', 'nova', 'nova.conf')
+
+    @property
+    def nova_cpu_conf(self):
+        return self.path('etc', 'nova', 'nova-cpu.conf')
+
+    def _write_nova_conf(self):
+        """nova's base configuration; post-config adds the plugin's part."""
+        helper = '%s --config-file %s' % (self.bin('privsep-helper'),
+                                          self.nova_cpu_conf)
+        cloud_ini.write_ini(self.nova_conf, {
+            'DEFAULT': {
+                'host': HOST, 'my_ip': '127.0.0.1', 'debug': 'true',
+                'transport_url': self.mq.transport_url,
+                'state_path': self.path('data', 'nova'),
+                'instances_path': self.path('instances'),
+                'compute_driver': 'libvirt.LibvirtDriver',
+                'vif_plugging_is_fatal': 'false',
+                'vif_plugging_timeout': '0',
+                # Guests without an OS never shut down on ACPI.
+                'shutdown_timeout': '3',
+                'osapi_compute_workers': '1', 'metadata_workers': '1',
+                'heal_instance_info_cache_interval': '-1',
+            },
+            'api': {'auth_strategy': 'keystone'},
+            'api_database': {'connection': self.db.url('nova_api')},
+            'database': {'connection': self.db.url('nova')},
+            'keystone_authtoken': self._authtoken('nova'),
+            'placement': self._client_auth(),
+            'neutron': self._client_auth(),
+            'glance': {'region_name': 'RegionOne'},
+            'service_user': dict(self._client_auth(),
+                                 send_service_user_token='true'),
+            'conductor': {'workers': '1'},
+            'scheduler': {'workers': '1',
+                          'discover_hosts_in_cells_interval': '-1'},
+            'libvirt': {'virt_type': libvirt_env.virt_type(),
+                        'cpu_mode': 'none'},
+            'vnc': {'enabled': 'false'},
+            'wsgi': {'api_paste_config': self.path(
+                'etc', 'nova', 'api-paste.ini')},
+            'oslo_concurrency': {'lock_path': self.path('locks')},
+            'oslo_messaging_notifications': {'driver': 'noop'},
+            # Running as root: privsep's helper needs no sudo (and sudo's
+            # secure_path would not find the venv's privsep-helper).
+            'nova_sys_admin': {'helper_command': helper},
+            'privsep_osbrick': {'helper_command': helper},
+            'vif_plug_ovs_privileged': {'helper_command': helper},
+        })
+
+    def _nova_control(self):
+        shutil.copy(os.path.join(self.venv, 'etc', 'nova', 'api-paste.ini'),
+                    self.path('etc', 'nova'))
+        self.migrated('nova')
+        for name in ('nova-conductor', 'nova-scheduler'):
+            self.spawn(name, [self.bin(name), '--config-file',
+                              self.nova_conf])
+        # nova reads api-paste.ini and nova.conf from this directory.
+        url = self.serve_uwsgi(
+            'nova-api', 'nova.wsgi.osapi_compute:application',
+            {'OS_NOVA_CONFIG_DIR': self.path('etc', 'nova')}, '/v2.1')
+        self.state['urls']['compute'] = url
+        self.save_state()
+        self.keystone.endpoint('compute', 'nova', url)
+
+    def _nova_compute(self):
+        daemon = libvirt_env.Libvirtd(self.path('libvirt'))
+        self.libvirtd = self.component('libvirtd', daemon)
+        self.state['libvirt_uri'] = daemon.uri
+        self.save_state()
+        process = self.start_compute()
+        self.discover_compute_host(process)
+
+    def start_compute(self):
+        """nova-compute on a nova-cpu.conf copied from nova.conf.
+
+        As devstack's start_nova_compute does; only nova-compute gets the
+        private libvirtd's URI.
+        """
+        parser = configparser.RawConfigParser(strict=False)
+        parser.optionxform = str
+        parser.read(self.nova_conf)
+        if not parser.has_section('libvirt'):
+            parser.add_section('libvirt')
+        parser.set('libvirt', 'connection_uri', self.state['libvirt_uri'])
+        # nova-compute must not reach the databases (devstack removes them
+        # from nova-cpu.conf too).
+        for section in ('database', 'api_database'):
+            parser.remove_section(section)
+        with open(self.nova_cpu_conf, 'w') as handle:
+            parser.write(handle)
+        # A fresh log per start: the start-up check reads it from the top.
+        logfile = self.path('logs', 'nova-compute.log')
+        if os.path.exists(logfile):
+            os.replace(logfile, logfile + '.previous')
+        env = None
+        if self.state.get('ceph_conf'):
+            # nova's rbd image backend needs Debian's rados/rbd bindings
+            # (devstack-plugin-ceph installs python3-rados/-rbd).
+            env = dict(os.environ, PYTHONPATH=ceph_env.bindings_dir())
+        return self.spawn('nova-compute', [self.bin('nova-compute'),
+                                           '--config-file',
+                                           self.nova_cpu_conf], env=env)
+
+    def restart_compute(self):
+        """nova-compute again, on a nova-cpu.conf copied from nova.conf."""
+        cloud_supervision.stop_pids([p for p in self.state['processes']
+                                     if p['name'] == 'nova-compute'])
+        self.forget('nova-compute')
+        process = self.start_compute()
+        self.wait_compute_up(process)
+        self.check_command_lines()
+
+    def _compute_service_up(self):
+        out = subprocess.run(
+            [self.bin('openstack'), 'compute', 'service', 'list',
+             '--service', 'nova-compute', '-f', 'json'],
+            capture_output=True, text=True, env=self.openrc_env(),
+            timeout=60)
+        if out.returncode:
+            return False
+        return any(s['Host'] == HOST and s['State'] == 'up'
+                   for s in json.loads(out.stdout))
+
+    def wait_compute_up(self, process, timeout=120):
+        deadline = time.monotonic() + timeout
+        logfile = self.path('logs', 'nova-compute.log')
+        while time.monotonic() < deadline:
+            self._check_compute_alive(process)
+            if self._compute_service_up():
+                return
+            time.sleep(2)
+        raise RuntimeError('nova-compute not up in %d s: %s' % (
+            timeout, common.tail(logfile)))
+
+    def _check_compute_alive(self, process):
+        """Raise when nova-compute died or failed to start.
+
+        nova-compute keeps running after a failed init_host: its log says
+        so with an ERROR from the top-level ``nova`` logger.
+        """
+        logfile = self.path('logs', 'nova-compute.log')
+        with open(logfile, errors='replace') as handle:
+            failed = any(FATAL_LOG_LINE.match(line) for line in handle)
+        if process.poll() is not None or failed:
+            raise RuntimeError('nova-compute failed to start: %s' %
+                               common.tail(logfile))
+
+    def discover_compute_host(self, process, timeout=120):
+        """Map the compute host into cell1 once it has registered."""
+        manage = [self.bin('nova-manage'), '--config-file', self.nova_conf]
+        deadline = time.monotonic() + timeout
+        logfile = self.path('logs', 'nova-compute.log')
+        while time.monotonic() < deadline:
+            self._check_compute_alive(process)
+            self.run(*manage, 'cell_v2', 'discover_hosts')
+            if HOST in self.run(*manage, 'cell_v2', 'list_hosts'):
+                return
+            time.sleep(2)
+        raise RuntimeError('nova-compute did not register in %d s: %s' % (
+            timeout, common.tail(logfile)))
