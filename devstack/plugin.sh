@@ -8,6 +8,9 @@
 _XTRACE_NGM=$(set +o | grep xtrace)
 set +o xtrace
 
+# This plugin's devstack directory (its helper scripts).
+_NGM_DEVSTACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
 # A comma list as words.
 function _ngm_words {
     echo "${1//,/ }"
@@ -82,19 +85,8 @@ function _ngm_grant_glance_pools {
         return 0
     fi
     caps=$(_ngm_ceph auth get "client.$user" --format json | \
-        "${PYTHON:-python3}" -c '
-import json, re, sys
-caps = dict(json.load(sys.stdin)[0].get("caps") or {})
-grants = [g.strip() for g in caps.get("osd", "").split(",") if g.strip()]
-missing = ["allow rwx pool=%s" % p for p in sys.argv[1:] if not any(
-    re.fullmatch(r"(allow (rwx|\*)|profile rbd) pool=%s" % re.escape(p), g)
-    for g in grants)]
-if missing:
-    caps["osd"] = ", ".join(grants + missing)
-    for service in sorted(caps):
-        print(service)
-        print(caps[service])
-' "$@") || die $LINENO "cannot read the caps of client.$user"
+        "${PYTHON:-python3}" "$_NGM_DEVSTACK_DIR/glance_caps.py" "$@") || \
+        die $LINENO "cannot read the caps of client.$user"
     if [[ -n "$caps" ]]; then
         local args
         mapfile -t args <<<"$caps"
