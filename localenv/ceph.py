@@ -291,6 +291,15 @@ class CephCluster:
                                    ['--format', 'json'] if parse else [],
                                    120)
 
+    def trash(self, pool):
+        """{image name: source} of ``pool``'s trash, parents included.
+
+        With the ``rbd`` command: librbd's Python ``trash_list()`` fails
+        on ``USER_PARENT`` entries on Ceph 16.2.
+        """
+        return {entry['name']: entry['source'] for entry in self.rbd(
+            'trash', 'ls', '--all', '--long', '--pool', pool)}
+
     def stop(self):
         for process in reversed(self.processes):
             common.stop_process(process, grace=5)

@@ -206,11 +206,6 @@ def use_copy_on_write(cloud):
     cloud.restart_compute()
 
 
-def _trashed(cluster, pool):
-    return {entry['name']: entry['source'] for entry in cluster.rbd(
-        'trash', 'ls', '--all', '--long', '--pool', pool)}
-
-
 def check_ceph_native(cloud, store, copy_on_write=False):
     """Outside tempest: one snapshot's clone in the store's pool.
 
@@ -262,13 +257,13 @@ def check_ceph_native(cloud, store, copy_on_write=False):
         if copy_on_write:
             cloud.openstack('server', 'delete', '--wait', server)
             server = None
-            trashed = _trashed(cluster, nova_pool)
+            trashed = cluster.trash(nova_pool)
             if trashed.get(disk) != 'USER_PARENT':
                 raise RuntimeError('deleted disk %s is not in the trash of '
                                    '%s: %s' % (disk, nova_pool, trashed))
             cloud.openstack('image', 'delete', image)
             image = None
-            trashed = _trashed(cluster, nova_pool)
+            trashed = cluster.trash(nova_pool)
             if disk in trashed:
                 raise RuntimeError('disk %s stays in the trash of %s after '
                                    'its last image went: %s' % (

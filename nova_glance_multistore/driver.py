@@ -18,6 +18,15 @@ LOG = logging.getLogger(__name__)
 CONF = libvirt_driver.CONF
 
 
+def _log_findings(findings, log_failure, consequence):
+    """Start-up check lines: INFO when they hold, else what follows."""
+    for ok, message in findings:
+        if ok:
+            LOG.info(message)
+        else:
+            log_failure('%s: %s.', message, consequence)
+
+
 class StoreAwareSnapshotMixin:
     """Adds store-aware uploads to a nova compute driver's snapshot()."""
 
@@ -37,12 +46,8 @@ class StoreAwareSnapshotMixin:
         except Exception as e:
             LOG.warning('Could not check [glance] store at start-up: %s', e)
             return
-        for ok, message in findings:
-            if ok:
-                LOG.info(message)
-            else:
-                LOG.error('%s: snapshots, backups and shelves of this host '
-                          'will fail until it is fixed.', message)
+        _log_findings(findings, LOG.error, 'snapshots, backups and shelves '
+                      'of this host will fail until it is fixed')
 
     def _check_copy_on_write(self):
         """Say at start-up whether copy-on-write snapshots are in force.
@@ -61,12 +66,8 @@ class StoreAwareSnapshotMixin:
             LOG.warning('Could not check the copy-on-write preconditions at '
                         'start-up: %s', e)
             return
-        for ok, message in findings:
-            if ok:
-                LOG.info(message)
-            else:
-                LOG.warning('%s: ceph-native snapshots of this host are '
-                            'flattened until it is fixed.', message)
+        _log_findings(findings, LOG.warning, 'ceph-native snapshots of this '
+                      'host are flattened until it is fixed')
 
     def snapshot(self, context, instance, image_id, update_task_state):
         with self._store_aware_uploads.upload(context, instance, image_id):

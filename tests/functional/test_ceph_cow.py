@@ -112,12 +112,6 @@ def images(cluster, pool):
     return sorted(cluster.rbd('ls', pool) or [])
 
 
-def trash(cluster, pool):
-    """{name: source} of the pool's trash (the rbd command, see rbd_cow)."""
-    return {e['name']: e['source']
-            for e in cluster.rbd('trash', 'ls', '--all', '--long', pool)}
-
-
 def read(cluster, pool, name, snapshot=None):
     import rbd
     client = admin(cluster)
@@ -145,7 +139,7 @@ def write(cluster, pool, name, offset, data):
 def assert_nothing_left(cluster):
     for pool in ('vms', 'snapshots'):
         assert images(cluster, pool) == [], pool
-        assert trash(cluster, pool) == {}, pool
+        assert cluster.trash(pool) == {}, pool
     assert len(images(cluster, 'images')) == 1  # the base image alone
 
 
@@ -257,7 +251,7 @@ def test_deleting_the_instance_trashes_its_disk_until_the_image_goes(
     image_id = world.snapshot(instance)
     world.delete_instance(instance)
     assert disk not in images(cluster, 'vms')
-    assert trash(cluster, 'vms') == {disk: 'USER_PARENT'}
+    assert cluster.trash('vms') == {disk: 'USER_PARENT'}
     assert parent_of(cluster, 'snapshots', image_id) == ('vms', disk, True)
     assert cow_glance.image_data(image_id) == content
     assert world.delete_image(image_id) == 204
@@ -344,7 +338,7 @@ def test_nova_own_direct_snapshot_and_a_second_snapshot_of_the_disk(
     assert cow_glance.image_data(second) == later
     world.delete_instance(instance)
     assert world.delete_image(first) == 204
-    assert trash(cluster, 'vms') == {disk: 'USER_PARENT'}  # second holds it
+    assert cluster.trash('vms') == {disk: 'USER_PARENT'}  # second holds it
     assert cow_glance.image_data(second) == later
     world.clean()
     assert_nothing_left(cluster)
@@ -371,7 +365,7 @@ def test_shelve_and_unshelve(world, cluster, cow_glance, base_image,
     # The end of unshelve: nova deletes the shelve image.
     assert world.delete_image(image_id) == 204
     assert images(cluster, 'snapshots') == []
-    assert trash(cluster, 'vms') == {}
+    assert cluster.trash('vms') == {}
     assert read(cluster, 'vms', new_disk) == content
     world.clean()
     assert_nothing_left(cluster)
