@@ -20,6 +20,8 @@ from nova.image import glance
 from nova import utils
 from oslo_log import log as logging
 
+from nova_glance_multistore import offloaded_reads
+
 LOG = logging.getLogger(__name__)
 CONF = glance.CONF
 
@@ -77,7 +79,11 @@ class StoreAwareImageService(glance.GlanceImageServiceV2):
         if not headers:
             return super()._upload_data(context, image_id, data)
         headers['Content-Type'] = 'application/octet-stream'
-        utils.tpool_wrap(self._put_with_retries)(
+        if not utils.concurrency_mode_threading():
+            # Not nova's tpool_wrap of the whole upload: see offloaded_reads.
+            data = offloaded_reads.OffloadedReader(
+                data, utils.get_eventlet().tpool.execute)
+        self._put_with_retries(
             context, '/v2/images/%s/file' % image_id, headers, data)
         return self._client.call(context, 2, 'get', args=(image_id,))
 

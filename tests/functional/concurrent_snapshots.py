@@ -20,6 +20,7 @@ checks the images in Glance.
 from nova import monkey_patch; monkey_patch.patch(backend='threading')  # noqa
 
 import argparse  # noqa: E402,I100
+import faulthandler  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
@@ -71,14 +72,33 @@ def _os_thread_id():
     return _thread.get_ident()
 
 
+class _RecordedFile:
+    """The snapshot file, noting the OS thread of each read of it."""
+
+    def __init__(self, raw, os_threads):
+        self._raw = raw
+        self._os_threads = os_threads
+
+    def read(self, *args):
+        self._os_threads.append(_os_thread_id())
+        return self._raw.read(*args)
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+    def __iter__(self):
+        return iter(lambda: self.read(65536), b'')
+
+
 class Probe:
-    """Counts snapshots in flight, and where each data upload ran."""
+    """Counts snapshots in flight; where each upload's HTTP and reads ran."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.in_flight = 0
         self.peak = 0
         self.upload_os_threads = []
+        self.read_os_threads = []
 
     def wrap_snapshot(self, snapshot):
         def _snapshot(*args, **kwargs):
@@ -91,6 +111,12 @@ class Probe:
                 with self.lock:
                     self.in_flight -= 1
         return _snapshot
+
+    def wrap_upload_data(self, upload_data):
+        def _upload_data(service, context, image_id, data):
+            return upload_data(service, context, image_id,
+                               _RecordedFile(data, self.read_os_threads))
+        return _upload_data
 
     def wrap_upload(self, put):
         def _put(service, *args, **kwargs):
@@ -113,8 +139,9 @@ def run(spec, probe):
     compute = nova_compute.NovaCompute(
         spec['workdir'], spec['glance_url'], spec['libvirt_uri'],
         spec['virt_type'], overrides=overrides)
-    image_api.StoreAwareImageService._put_with_retries = probe.wrap_upload(
-        image_api.StoreAwareImageService._put_with_retries)
+    service = image_api.StoreAwareImageService
+    service._put_with_retries = probe.wrap_upload(service._put_with_retries)
+    service._upload_data = probe.wrap_upload_data(service._upload_data)
     compute.start()
     main_os_thread = _os_thread_id()
     snapshot = probe.wrap_snapshot(compute.snapshot)
@@ -152,7 +179,35 @@ def run(spec, probe):
         'uploads_on_main_os_thread': sum(
             1 for ident in probe.upload_os_threads
             if ident == main_os_thread),
+        'reads': len(probe.read_os_threads),
+        'reads_on_main_os_thread': sum(
+            1 for ident in probe.read_os_threads
+            if ident == main_os_thread),
     }
+
+
+def _dump_green_stacks_after(seconds):
+    """Under eventlet, print each green thread's stack after ``seconds``.
+
+    From an OS thread of its own, which a stuck hub cannot stop.
+    """
+    if 'eventlet' not in sys.modules:
+        return
+    import eventlet.patcher
+    import gc
+
+    import greenlet
+
+    def _dump():
+        eventlet.patcher.original('time').sleep(seconds)
+        for obj in gc.get_objects():
+            if isinstance(obj, greenlet.greenlet) and obj.gr_frame:
+                sys.stderr.write('green thread %r:\n%s' % (obj, ''.join(
+                    traceback.format_stack(obj.gr_frame))))
+        sys.stderr.flush()
+
+    native = eventlet.patcher.original('threading')
+    native.Thread(target=_dump, daemon=True).start()
 
 
 def _save_coverage():
@@ -173,7 +228,13 @@ def main():
     parser.add_argument('--expect', choices=['threading', 'eventlet'],
                         required=True)
     parser.add_argument('--mode-only', action='store_true')
+    parser.add_argument('--dump-stacks-after', type=float)
     args = parser.parse_args()
+    if args.dump_stacks_after:
+        # A hang is diagnosed from every OS thread's and green thread's
+        # stack on stderr.
+        faulthandler.dump_traceback_later(args.dump_stacks_after)
+        _dump_green_stacks_after(args.dump_stacks_after)
     report = {'mode': active_mode()}
     if report['mode']['mode'] != args.expect:
         report['error'] = 'expected %s mode, running in %s mode' % (

@@ -29,6 +29,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, 'tests', 'functional', 'concurrent_snapshots.py')
 ENV_VAR = 'OS_NOVA_DISABLE_EVENTLET_PATCHING'
+# Seconds the compute process may run; it dumps its stacks 30 s before.
+TIMEOUT = 900
 
 
 def select(mode, workdir, how='config'):
@@ -113,7 +115,8 @@ class ComputeProcess:
         environ, files = selection
         environ = dict(environ, PYTHONPATH=os.pathsep.join(
             [ROOT] + [p for p in [environ.get('PYTHONPATH')] if p]))
-        command = [sys.executable, SCRIPT, '--expect', expect]
+        command = [sys.executable, SCRIPT, '--expect', expect,
+                   '--dump-stacks-after', str(TIMEOUT - 30)]
         for path in files:
             command += ['--config-file', path]
         if mode_only:
@@ -123,9 +126,22 @@ class ComputeProcess:
                 'virt_type': libvirt_env.virt_type(),
                 'guests': self.guests, 'overrides': self.overrides}
         start = time.monotonic()
-        done = subprocess.run(command, input=json.dumps(spec),
-                              capture_output=True, text=True, timeout=900,
-                              env=environ, cwd=ROOT)
+        try:
+            done = subprocess.run(command, input=json.dumps(spec),
+                                  capture_output=True, text=True,
+                                  timeout=TIMEOUT, env=environ, cwd=ROOT)
+        except subprocess.TimeoutExpired as e:
+            # The process dumped every OS thread's stack before this (see
+            # concurrent_snapshots.py): a hang says where it hangs.
+            stderr = e.stderr or b''
+            if isinstance(stderr, bytes):
+                stderr = stderr.decode('utf-8', 'replace')
+            raise AssertionError(
+                'compute process (expected %s mode) still running after '
+                '%d s\nstderr: %s\nnova log: %s' % (
+                    expect, TIMEOUT, stderr[-12000:],
+                    common.tail(os.path.join(self.workdir,
+                                             'nova-compute.log'))))
         wall = time.monotonic() - start
         lines = done.stdout.strip().splitlines()
         try:
