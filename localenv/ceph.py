@@ -151,6 +151,8 @@ class CephCluster:
                 bluestore block size = %(bytes)d
                 osd pool default size = 1
                 osd pool default min size = 1
+                osd pool default pg num = 8
+                osd pool default pgp num = 8
                 mon allow pool size one = true
                 mon allow pool delete = true
                 osd crush chooseleaf type = 0
@@ -190,7 +192,7 @@ class CephCluster:
             self.mon_addrs, monmap)
         run('ceph-mon', '-c', self.conf, '--mkfs', '-i', 'a', '--monmap',
             monmap, '--keyring', mon_keyring)
-        self._spawn('ceph-mon', '-i', 'a')
+        self.spawn('ceph-mon', '-i', 'a')
         osd_uuid = str(uuid.uuid4())
         osd_id = self._ceph('osd', 'new', osd_uuid, parse=False).strip()
         os.makedirs(os.path.join(self.workdir, 'osd',
@@ -221,7 +223,7 @@ class CephCluster:
                    'mgr', 'osd', 'allow *', 'mds', 'allow *', '-o',
                    os.path.join(self.workdir, 'mgr.x.keyring'), parse=False)
         self._register_keys()
-        self._spawn('ceph-mgr', '-i', 'x')
+        self.spawn('ceph-mgr', '-i', 'x')
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self._ceph('mgr', 'dump').get('available'):
@@ -233,7 +235,7 @@ class CephCluster:
 
     def start_osd(self):
         """Start the OSD (again) and wait until the mon sees it up."""
-        self._osd = self._spawn('ceph-osd', '-i', self.osd_id)
+        self._osd = self.spawn('ceph-osd', '-i', self.osd_id)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             dump = self._ceph('osd', 'dump')
@@ -253,7 +255,8 @@ class CephCluster:
         self.processes.remove(self._osd)
         self._osd = None
 
-    def _spawn(self, binary, *args):
+    def spawn(self, binary, *args):
+        """A daemon of this cluster (stopped with it), logs in log/."""
         with open(os.path.join(self.workdir, 'log', binary + '.out'),
                   'ab') as out:
             process = common.popen(

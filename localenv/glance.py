@@ -16,7 +16,8 @@ import urllib.request
 
 from localenv import common
 
-GLANCE_REQUIREMENTS = ['glance==33.0.0', 'python-glanceclient',
+GLANCE_REQUIREMENTS = ['glance==33.0.0', 'glance_store[s3,swift]',
+                       'python-glanceclient',
                        'gunicorn']
 
 

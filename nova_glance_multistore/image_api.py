@@ -21,6 +21,7 @@ from nova import utils
 from oslo_log import log as logging
 
 from nova_glance_multistore import offloaded_reads
+from nova_glance_multistore import upload_framing
 
 LOG = logging.getLogger(__name__)
 CONF = glance.CONF
@@ -79,6 +80,13 @@ class StoreAwareImageService(glance.GlanceImageServiceV2):
         if not headers:
             return super()._upload_data(context, image_id, data)
         headers['Content-Type'] = 'application/octet-stream'
+        size = upload_framing.remaining_size(data)
+        framing = upload_framing.choose(upload_target.store_detail, size)
+        headers.update(framing.headers(size))
+        LOG.debug('Image %(image_id)s: %(size)s bytes to store %(store)s, '
+                  '%(framing)s.', {'image_id': image_id, 'size': size,
+                                   'store': upload_target.store,
+                                   'framing': framing.reason})
         if not utils.concurrency_mode_threading():
             # Not nova's tpool_wrap of the whole upload: see offloaded_reads.
             data = offloaded_reads.OffloadedReader(

@@ -8,13 +8,10 @@ rbd_store_locations``.
 """
 
 import dataclasses
-import threading
-import weakref
 
 from oslo_log import log as logging
 
-from nova_glance_multistore import glance_client
-from nova_glance_multistore import ttl_cache
+from nova_glance_multistore import store_details
 
 LOG = logging.getLogger(__name__)
 
@@ -52,7 +49,7 @@ def from_config(entries):
     return found
 
 
-DETAIL = 'GET /v2/info/stores/detail'
+DETAIL = store_details.DETAIL
 CONFIG = '[glance_multistore] rbd_store_locations'
 UNKNOWN = ('not an rbd store with a known cluster and pool (neither %s '
            'nor %s name it)' % (DETAIL, CONFIG))
@@ -61,56 +58,16 @@ UNKNOWN = ('not an rbd store with a known cluster and pool (neither %s '
 def known_locations(conf, glance, context):
     """{store id: (RbdLocation, source)}; stores/detail wins over config.
 
-    Glance lets only the admin and service roles read stores/detail, and
-    checks the *user's* roles, not those of nova's service token: when the
-    user may not read it, nova's service user (``[service_user]``) asks.
+    stores/detail as store_details reads it (nova's service user asks when
+    the user may not).
     """
     found = {store: (location, CONFIG) for store, location in from_config(
         conf.glance_multistore.rbd_store_locations).items()}
-    detail = _stores_detail(conf, glance, context)
-    if detail is not None:
-        found.update((store, (location, DETAIL))
-                     for store, location in detail.items())
+    body = store_details.stores_detail(conf, glance, context)
+    if body is not None:
+        found.update((store, (location, DETAIL)) for store, location in
+                     from_stores_detail(body).items())
     return found
-
-
-# GlanceFacts -> TtlCache: one per Glance client, gone with it.
-_DETAIL_CACHES = weakref.WeakKeyDictionary()
-_DETAIL_CACHES_LOCK = threading.Lock()
-
-
-def _detail_cache(glance):
-    with _DETAIL_CACHES_LOCK:
-        cache = _DETAIL_CACHES.get(glance)
-        if cache is None:
-            cache = _DETAIL_CACHES[glance] = ttl_cache.TtlCache()
-        return cache
-
-
-def _stores_detail(conf, glance, context):
-    """Parsed stores/detail, cached for ``stores_cache_ttl`` seconds.
-
-    Glance's store layout changes only when glance-api is reconfigured, as
-    for ``GET /v2/info/stores``.
-    """
-    return _detail_cache(glance).get(
-        conf.glance_multistore.stores_cache_ttl,
-        lambda: _fetch_stores_detail(conf, glance, context))
-
-
-def _fetch_stores_detail(conf, glance, context):
-    try:
-        return from_stores_detail(glance.stores_info_detail(context))
-    except Exception as e:
-        error = e
-    if conf.service_user.auth_type:
-        try:
-            service = glance_client.service_context(conf)
-            return from_stores_detail(glance.stores_info_detail(service))
-        except Exception as e:
-            error = e
-    LOG.debug('%s not readable (%s); using %s.', DETAIL, error, CONFIG)
-    return None
 
 
 def rbd_location(conf, glance, context, store_id):

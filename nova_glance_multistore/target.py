@@ -28,6 +28,9 @@ class UploadTarget:
     store: object  # str, or None to let Glance pick (multi-store off)
     reason: str
     base_image_ref: object = None
+    # The store's stores/detail entry (type, properties), None if unknown:
+    # how the upload is framed (upload_framing).
+    store_detail: object = dataclasses.field(default=None, compare=False)
 
     def headers(self):
         """Headers for the upload request of this image only."""

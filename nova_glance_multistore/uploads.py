@@ -8,6 +8,7 @@ does not do for shelve.
 """
 
 import contextlib
+import dataclasses
 import threading
 import time
 
@@ -20,6 +21,7 @@ from nova_glance_multistore.hooks import base
 from nova_glance_multistore.hooks import pipeline as pipeline_mod
 from nova_glance_multistore import image_api
 from nova_glance_multistore import pending_cleanups
+from nova_glance_multistore import store_details
 from nova_glance_multistore import stores as stores_mod
 from nova_glance_multistore import target as target_mod
 from nova_glance_multistore import validation
@@ -121,12 +123,21 @@ class StoreAwareUploads:
                       {'image_id': image_id, 'error': e}, instance=instance)
             self._discard(context, image_id, instance)
             raise
+        upload_target = self._with_store_detail(context, upload_target)
         with self.targets.registered(image_id, upload_target):
             try:
                 yield upload_target
             except Exception:
                 self._discard(context, image_id, instance)
                 raise
+
+    def _with_store_detail(self, context, upload_target):
+        """The target with its store's stores/detail entry, for framing."""
+        if upload_target.store is None:
+            return upload_target
+        entry = store_details.store_entry(self.conf, self.glance, context,
+                                          upload_target.store)
+        return dataclasses.replace(upload_target, store_detail=entry)
 
     def _discard(self, context, image_id, instance):
         result = self.glance.discard_unfinished_image(context, image_id,

@@ -51,7 +51,7 @@ BREAKS = [
      PKG + 'glance_client.py', '    entry = _SERVICE_AUTH.get(id(conf))\n',
      '    entry = None\n', UNIT + 'test_service_caches.py'),
     ('stores/detail is cached for stores_cache_ttl',
-     PKG + 'rbd_stores.py',
+     PKG + 'store_details.py',
      '    return _detail_cache(glance).get(\n'
      '        conf.glance_multistore.stores_cache_ttl,\n'
      '        lambda: _fetch_stores_detail(conf, glance, context))',

@@ -9,7 +9,7 @@ set -euo pipefail
 
 PACKAGES="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 qemu-system-x86 qemu-utils libvirt-dev pkg-config
-ceph-mon ceph-osd ceph-mgr ceph-common python3-rbd python3-rados qemu-block-extra
+ceph-mon ceph-osd ceph-mgr ceph-common python3-rbd python3-rados qemu-block-extra radosgw
 mariadb-server mariadb-client rabbitmq-server gcc libc6-dev"
 
 missing=""

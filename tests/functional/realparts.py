@@ -58,6 +58,15 @@ def require_ceph():
         missing('Ceph', reason)
 
 
+def require_rgw():
+    """A Ceph cluster and Debian's radosgw on it."""
+    from localenv import rgw as rgw_env
+    require_ceph()
+    reason = rgw_env.missing_reason()
+    if reason:
+        missing('Ceph RGW', reason)
+
+
 def require_keystone():
     """The Keystone venv (built from PyPI the first time); its path."""
     from localenv import keystone as keystone_env
@@ -84,6 +93,11 @@ def real_libvirt():
 @pytest.fixture(scope='session')
 def real_ceph():
     require_ceph()
+
+
+@pytest.fixture(scope='session')
+def real_rgw():
+    require_rgw()
 
 
 @pytest.fixture(scope='session')

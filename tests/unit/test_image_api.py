@@ -148,20 +148,53 @@ def test_tell_of_unseekable_or_broken_streams():
     assert image_api._tell(iter([b'chunk'])) is None
 
 
-def test_upload_with_a_target_carries_the_store_headers_on_the_put(retries):
+def _disk(tmp_path, data=b'disk'):
+    path = tmp_path / 'disk'
+    path.write_bytes(data)
+    return open(path, 'rb')
+
+
+def test_upload_with_a_target_carries_the_store_headers_on_the_put(
+        retries, tmp_path):
     retries(0)
     targets = image_api.UploadTargets()
     wrapper = FakeWrapper()
     target = target_mod.UploadTarget('cheap', 'test', 'base-id')
-    with targets.registered(IMAGE, target):
-        image = _service(wrapper, targets)._upload_data(
-            'ctxt', IMAGE, io.BytesIO(b'disk'))
+    with targets.registered(IMAGE, target), _disk(tmp_path) as disk:
+        image = _service(wrapper, targets)._upload_data('ctxt', IMAGE, disk)
     assert image == {'id': IMAGE, 'status': 'active'}
     assert wrapper.http.headers == [{
         'x-image-meta-store': 'cheap',
         'X-OpenStack-Base-Image-Ref': 'base-id',
+        'x-openstack-image-size': '4',
         'Content-Type': 'application/octet-stream'}]
+    assert wrapper.http.bodies == [b'disk']
     assert wrapper.calls == [('get', (IMAGE,))]
+
+
+def test_upload_that_would_hang_a_swift_store_sends_no_size(retries, tmp_path):
+    retries(0)
+    targets = image_api.UploadTargets()
+    wrapper = FakeWrapper()
+    swift = {'id': 'swift-0', 'type': 'swift', 'properties': {
+        'large_object_size': 4, 'large_object_chunk_size': 3}}
+    target = target_mod.UploadTarget('swift-0', 'test', None, swift)
+    with targets.registered(IMAGE, target), _disk(tmp_path,
+                                                  b'12345') as disk:
+        _service(wrapper, targets)._upload_data('ctxt', IMAGE, disk)
+    assert 'x-openstack-image-size' not in wrapper.http.headers[0]
+    assert wrapper.http.bodies == [b'12345']
+
+
+def test_upload_of_unknown_size_sends_no_size(retries):
+    retries(0)
+    targets = image_api.UploadTargets()
+    wrapper = FakeWrapper()
+    with targets.registered(IMAGE, target_mod.UploadTarget('cheap', 't')):
+        _service(wrapper, targets)._upload_data('ctxt', IMAGE,
+                                                io.BytesIO(b'pipe'))
+    assert 'x-openstack-image-size' not in wrapper.http.headers[0]
+    assert wrapper.http.bodies == [b'pipe']
 
 
 def test_upload_without_a_target_is_nova_own_upload():

@@ -6,6 +6,7 @@ from oslo_config import cfg
 
 from nova_glance_multistore import ceph_native
 from nova_glance_multistore import rbd_stores
+from nova_glance_multistore import store_details
 
 FSID = '8ae43f1f-31db-454f-8373-6055cf34e1bf'
 
@@ -75,29 +76,28 @@ def _store_conf(service_auth, locations=()):
 
 
 def test_stores_detail_falls_back_to_nova_service_user(monkeypatch):
-    monkeypatch.setattr(rbd_stores.glance_client, 'service_context',
+    monkeypatch.setattr(store_details.glance_client, 'service_context',
                         lambda conf: 'service')
     glance = DetailGlance({'user': PermissionError('403'),
                            'service': DETAIL_BODY})
-    assert rbd_stores._fetch_stores_detail(
-        _store_conf('password'), glance, 'user') == {
-            'r1': rbd_stores.RbdLocation(FSID, 'images')}
+    assert store_details._fetch_stores_detail(
+        _store_conf('password'), glance, 'user') == DETAIL_BODY
     assert glance.asked == ['user', 'service']
 
 
 def test_stores_detail_unreadable_without_service_user_is_none(monkeypatch):
     glance = DetailGlance({'user': PermissionError('403')})
-    assert rbd_stores._fetch_stores_detail(
+    assert store_details._fetch_stores_detail(
         _store_conf(None), glance, 'user') is None
     assert glance.asked == ['user']
 
 
 def test_stores_detail_unreadable_by_both_is_none(monkeypatch):
-    monkeypatch.setattr(rbd_stores.glance_client, 'service_context',
+    monkeypatch.setattr(store_details.glance_client, 'service_context',
                         lambda conf: 'service')
     glance = DetailGlance({'user': PermissionError('403'),
                            'service': ConnectionError('refused')})
-    assert rbd_stores._fetch_stores_detail(
+    assert store_details._fetch_stores_detail(
         _store_conf('password'), glance, 'user') is None
     assert glance.asked == ['user', 'service']
 

@@ -7,6 +7,7 @@ from oslo_config import cfg
 from nova_glance_multistore import glance_client
 from nova_glance_multistore import opts
 from nova_glance_multistore import rbd_stores
+from nova_glance_multistore import store_details
 from nova_glance_multistore import ttl_cache
 
 DETAIL = {'stores': [{'id': 'ceph', 'type': 'rbd',
@@ -45,7 +46,7 @@ def make_conf(ttl):
 def test_stores_detail_is_fetched_once_per_ttl_by_concurrent_snapshots():
     clock = Clock()
     conf, glance = make_conf(60), CountingGlance()
-    rbd_stores._DETAIL_CACHES[glance] = ttl_cache.TtlCache(clock)
+    store_details._DETAIL_CACHES[glance] = ttl_cache.TtlCache(clock)
     expected = {'ceph': (rbd_stores.RbdLocation('F', 'images'),
                          rbd_stores.DETAIL)}
     assert rbd_stores.known_locations(conf, glance, 'ctx') == expected

@@ -79,6 +79,7 @@ class ChoosingPipeline:
 def _conf(policy='refuse', store=None):
     conf = cfg.ConfigOpts()
     opts.register_opts(conf)
+    conf.register_opt(cfg.StrOpt('auth_type'), group='service_user')  # nova's
     conf([])
     conf.set_override('on_unusable_store', policy, group='glance_multistore')
     conf.set_override('stores_cache_ttl', 0, group='glance_multistore')
