@@ -195,10 +195,14 @@ SERVICE_TOKEN = 'roles:member,reader,service'
 USER_TOKEN = 'roles:member,reader'
 
 
-def snapshot_guest(compute, instance, token, ceph_glance):
+def snapshot_guest(compute, instance, token, ceph_glance, kind='snapshot'):
+    """nova-api's queued image of ``kind``, then the driver's snapshot()."""
     ctxt = compute.context()
     ctxt.auth_token = token
     ctxt.roles = token[len('roles:'):].split(',')
-    image_id = compute.create_queued_image(ctxt, instance)
+    instance.task_state = {'snapshot': 'image_snapshot',
+                           'backup': 'image_backup',
+                           'shelve': 'shelving'}[kind]
+    image_id = compute.create_queued_image(ctxt, instance, kind)
     compute.snapshot(ctxt, instance, image_id)
     return image_id

@@ -253,19 +253,27 @@ def test_without_service_role_nova_streams_into_target_store(
     assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
 
 
+@pytest.mark.parametrize('kind', ['snapshot', 'backup', 'shelve'])
 def test_other_cluster_target_streams_from_rbd_guest(
-        rbd_compute, clusters, ceph_glance, rbd_guest, libvirtd):
+        rbd_compute, clusters, ceph_glance, rbd_guest, libvirtd, kind):
+    """The second site's rbd store: streamed, whole, and gone on delete."""
     from localenv import libvirt as libvirt_env
     c0, c1 = clusters
     instance, name, content = rbd_guest
     rbd_compute.set('glance', 'store', 'ceph1')
     before = pool_state(c0)
+    before_c1 = pool_state(c1)['images']
     image_id = snapshot_guest(rbd_compute, instance, SERVICE_TOKEN,
-                              ceph_glance)
-    assert_stored(ceph_glance, image_id, 'ceph1', content)
+                              ceph_glance, kind)
+    image = assert_stored(ceph_glance, image_id, 'ceph1', content)
+    assert image['image_type'] == ('backup' if kind == 'backup'
+                                   else 'snapshot')
     assert pool_state(c0) == before
-    assert pool_state(c1)['images'] == {image_id: ['snap']}
+    assert pool_state(c1)['images'] == dict(before_c1, **{image_id: ['snap']})
     assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
+    ceph_glance.delete_image(image_id)
+    ceph_glance.assert_image_gone(image_id)
+    assert pool_state(c1)['images'] == before_c1
 
 
 def test_cli_check_reports_which_rbd_stores_can_be_fast_snapshotted(
