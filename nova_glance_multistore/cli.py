@@ -91,6 +91,7 @@ def _table(rows, headers):
 
 def cmd_stores(conf, args, out):
     from nova_glance_multistore import glance_client
+    from nova_glance_multistore import store_kinds
     from nova_glance_multistore.stores import StoreList
 
     facts = glance_client.GlanceFacts()
@@ -104,7 +105,7 @@ def cmd_stores(conf, args, out):
     stores = StoreList.from_api(body)
     headers = ['id', 'default', 'read-only', 'description']
     if args.detail:
-        headers += ['type', 'properties']
+        headers += ['type', 'what', 'properties']
     raw = {e['id']: e for e in body['stores']}
     rows = []
     for store in stores.stores:
@@ -112,8 +113,8 @@ def cmd_stores(conf, args, out):
                'yes' if store.read_only else '', store.description]
         if args.detail:
             entry = raw[store.id]
-            row += [entry.get('type', ''), json.dumps(
-                entry.get('properties', {}), sort_keys=True)]
+            row += [entry.get('type', ''), store_kinds.summary(entry),
+                    json.dumps(entry.get('properties', {}), sort_keys=True)]
         rows.append(row)
     out.write(_table(rows, headers) + '\n')
     return 0
@@ -154,8 +155,10 @@ def cmd_check(conf, args, out):
     except exception.GlanceMultistoreError as e:
         findings.append((False, str(e)))
     if ctxt is not None:
+        glance = glance_client.GlanceFacts()
         findings.extend(rbd_stores.check_fast_snapshot_targets(
-            conf, glance_client.GlanceFacts(), ctxt))
+            conf, glance, ctxt))
+        findings.extend(_object_store_findings(conf, glance, ctxt))
     if conf.libvirt.images_type == 'rbd':
         from nova.storage import rbd_utils
 
@@ -164,6 +167,22 @@ def cmd_check(conf, args, out):
     for ok, message in findings:
         out.write('%s %s\n' % ('OK  ' if ok else 'FAIL', message))
     return 0 if all(ok for ok, _ in findings) else 1
+
+
+def _object_store_findings(conf, glance, ctxt):
+    """How snapshots reach each store that is not rbd (stores/detail)."""
+    from nova_glance_multistore import store_details
+    from nova_glance_multistore import store_kinds
+
+    body = store_details.stores_detail(conf, glance, ctxt)
+    if body is None:
+        return [(True, '%s is not readable: the type of each store is '
+                       'unknown, uploads are sent with their size' %
+                 store_details.DETAIL)]
+    return [finding for finding in (
+        store_kinds.target_finding(entry)
+        for _, entry in sorted(store_details.entries(body).items()))
+        if finding is not None]
 
 
 def _mib(size):

@@ -165,3 +165,32 @@ def test_swift_upload_with_a_short_last_segment_does_not_hang(
     last = '%s-%05d' % (image_id, math.ceil(size / SWIFT_UNIT))
     assert objects[last] == size % SWIFT_UNIT
     _assert_gone_from_rgw(gateway, object_glance, image_id, 'swift-0')
+
+
+def test_cli_describes_each_object_store_and_how_snapshots_reach_it(
+        object_glance, tmp_path):
+    import subprocess
+    import sys
+    conf = tmp_path / 'nova.conf'
+    conf.write_text('[glance]\nendpoint_override = %s\n' % object_glance.url)
+    cli = [sys.executable, '-m', 'nova_glance_multistore.cli',
+           '--config-file', str(conf)]
+    done = subprocess.run(cli + ['stores', '--detail'], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = {line.split('|')[1].strip(): line
+            for line in done.stdout.splitlines() if line.startswith('| ')}
+    assert 's3: multipart from 1 MiB in 5 MiB parts' in rows['fast']
+    assert 's3: multipart from 5 MiB in 5 MiB parts' in rows['cheap']
+    assert ('swift: container glance-swift-0, segments of 1024000 bytes '
+            'from 1024000 bytes') in rows['swift-0']
+    assert 'file: ' in rows['reliable']
+    done = subprocess.run(cli + ['check'], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert ('OK   store swift-0 (swift): snapshots stream into it with '
+            'their size, except sizes of at least 1024000 bytes ending in a '
+            'short segment (glance_store 5.7 hangs those)') in lines
+    assert ('OK   store fast (s3: multipart from 1 MiB in 5 MiB parts): '
+            'snapshots stream into it with their size') in lines
