@@ -31,6 +31,10 @@ function _ngm_store_ids {
             ids+=" ${entry%%:*}"
         done
     fi
+    if is_plugin_enabled devstack-plugin-ceph; then
+        ids+=" $(_ngm_words "$NGM_GLANCE_S3_STORES")"
+    fi
+    ids+=" $(_ngm_words "$NGM_GLANCE_SWIFT_STORES")"
     if [[ -n "$NGM_GLANCE_HTTP_STORE" ]]; then
         ids+=" $NGM_GLANCE_HTTP_STORE"
     fi
@@ -177,6 +181,64 @@ function _ngm_rbd_store {
     iniset $conf $store store_description "Ceph rbd store $store ($pool)"
 }
 
+# An RGW user (made when missing), as radosgw-admin's JSON.
+function _ngm_rgw_user {
+    local uid=$1 name=$2
+    sudo radosgw-admin -c "$CEPH_CONF_FILE" user info --uid "$uid" \
+        2>/dev/null && return
+    sudo radosgw-admin -c "$CEPH_CONF_FILE" user create --uid "$uid" \
+        --display-name "$name" --gen-access-key --gen-secret
+}
+
+# An S3 store on devstack-plugin-ceph's RGW: its own RGW user and bucket.
+function _ngm_s3_store {
+    local conf=$1 store=$2 uid="glance-$2" keys xtrace
+    # No secret in the stack log.
+    xtrace=$(set +o | grep xtrace)
+    set +o xtrace
+    keys=$(_ngm_rgw_user "$uid" "Glance store $store" |
+        python3 "$NGM_DIR/devstack/rgw_keys.py")
+    iniset $conf $store s3_store_access_key "${keys%% *}"
+    iniset $conf $store s3_store_secret_key "${keys#* }"
+    $xtrace
+    iniset $conf $store s3_store_host "$NGM_S3_ENDPOINT"
+    iniset $conf $store s3_store_bucket "glance-$store"
+    iniset $conf $store s3_store_create_bucket_on_put True
+    iniset $conf $store s3_store_bucket_url_format path
+    iniset $conf $store s3_store_large_object_size "$NGM_S3_LARGE_OBJECT_MIB"
+    iniset $conf $store s3_store_large_object_chunk_size "$NGM_S3_CHUNK_MIB"
+    iniset $conf $store store_description "S3 store $store (Ceph RGW)"
+}
+
+# A Swift store as Glance's service user; credentials in a file of its own
+# (0600), never in Glance's database.
+function _ngm_swift_store {
+    local conf=$1 store=$2 ref="ref-$2" xtrace
+    local refs
+    refs=$(dirname "$conf")/glance-swift-$store.conf
+    touch "$refs"
+    chmod 600 "$refs"
+    xtrace=$(set +o | grep xtrace)
+    set +o xtrace
+    iniset $refs $ref key "$SERVICE_PASSWORD"
+    $xtrace
+    iniset $refs $ref user "$SERVICE_PROJECT_NAME:glance"
+    iniset $refs $ref auth_address "$KEYSTONE_SERVICE_URI/v3"
+    iniset $refs $ref auth_version 3
+    iniset $refs $ref user_domain_id default
+    iniset $refs $ref project_domain_id default
+    iniset $conf $store swift_store_config_file "$refs"
+    iniset $conf $store default_swift_reference "$ref"
+    iniset $conf $store swift_store_multi_tenant False
+    iniset $conf $store swift_store_container "glance-$store"
+    iniset $conf $store swift_store_create_container_on_put True
+    iniset $conf $store swift_store_large_object_size \
+        "$NGM_SWIFT_LARGE_OBJECT_SIZE"
+    iniset $conf $store swift_store_large_object_chunk_size \
+        "$NGM_SWIFT_CHUNK_SIZE"
+    iniset $conf $store store_description "Swift store $store"
+}
+
 # Glance multi-store with explicit per-store datadirs: devstack's own
 # configure_multiple_file_stores never sets them.
 function configure_ngm_glance {
@@ -201,6 +263,16 @@ function configure_ngm_glance {
         # service role). devstack-plugin-ceph sets the same.
         iniset $conf DEFAULT show_image_direct_url True
     fi
+    if is_plugin_enabled devstack-plugin-ceph; then
+        for store in $(_ngm_words "$NGM_GLANCE_S3_STORES"); do
+            _ngm_s3_store $conf $store
+            backends+=", $store:s3"
+        done
+    fi
+    for store in $(_ngm_words "$NGM_GLANCE_SWIFT_STORES"); do
+        _ngm_swift_store $conf $store
+        backends+=", $store:swift"
+    done
     if [[ -n "$NGM_GLANCE_HTTP_STORE" ]]; then
         iniset $conf $NGM_GLANCE_HTTP_STORE store_description \
             "Read-only http store"

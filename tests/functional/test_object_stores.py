@@ -194,3 +194,48 @@ def test_cli_describes_each_object_store_and_how_snapshots_reach_it(
             'short segment (glance_store 5.7 hangs those)') in lines
     assert ('OK   store fast (s3: multipart from 1 MiB in 5 MiB parts): '
             'snapshots stream into it with their size') in lines
+
+
+def test_devstack_plugin_configures_s3_and_swift_stores(gateway, tmp_path):
+    """The plugin's post-config, on devstack-plugin-ceph's cluster and RGW.
+
+    An RGW user per S3 store (made by radosgw-admin), a Swift store as
+    Glance's service user with its credentials in a 0600 file; a real
+    Glance starts from what the plugin wrote and stores into both.
+    """
+    from tests.functional.test_devstack_plugin import PluginDeployment
+    keystone = gateway.keystone
+    keystone.user('glance', 'service', ['member'])
+    plugin = PluginDeployment(
+        tmp_path, NGM_GLANCE_RBD_STORES='',
+        NGM_GLANCE_S3_STORES='objs3', NGM_GLANCE_SWIFT_STORES='objswift',
+        NGM_S3_ENDPOINT=gateway.url, NGM_S3_LARGE_OBJECT_MIB=1,
+        NGM_S3_CHUNK_MIB=5, NGM_SWIFT_LARGE_OBJECT_SIZE=1,
+        NGM_SWIFT_CHUNK_SIZE=1, CEPH_CONF_FILE=gateway.cluster.conf,
+        SERVICE_PASSWORD=keystone.passwords['glance'],
+        SERVICE_PROJECT_NAME='service',
+        KEYSTONE_SERVICE_URI=keystone.url[:-len('/v3')])
+    plugin.files.plugins = ('devstack-plugin-ceph', 'nova-glance-multistore')
+    glance = plugin.glance
+    glance.start()
+    try:
+        refs = os.path.join(os.path.dirname(glance.conf_path),
+                            'glance-swift-objswift.conf')
+        assert os.stat(refs).st_mode & 0o777 == 0o600
+        with open(glance.conf_path) as handle:
+            assert keystone.passwords['glance'] not in handle.read()
+        # Whole segments: Glance is told this size (Content-Length), and a
+        # short last segment would hang glance_store (see the test above).
+        data = os.urandom(3 * SWIFT_UNIT)
+        for store, bucket in (('objs3', 'bucket'), ('objswift', 'swift')):
+            image = glance.create_image('plugin-' + store, data, store=store)
+            assert (image['status'], image['stores']) == ('active', store)
+            assert glance.image_data(image['id']) == data
+            objects = gateway.objects('glance-%s' % store)
+            assert sum(size for name, size in objects.items()
+                       if name.startswith(image['id'])) == len(data)
+            glance.delete_image(image['id'])
+            glance.assert_image_gone(image['id'])
+            assert not gateway.objects('glance-%s' % store)
+    finally:
+        glance.stop()
