@@ -41,6 +41,18 @@ function _ngm_store_ids {
     echo $ids
 }
 
+# The s3 and swift store ids, comma-separated.
+function _ngm_object_store_ids {
+    local ids=""
+    if is_plugin_enabled devstack-plugin-ceph; then
+        ids=$NGM_GLANCE_S3_STORES
+    fi
+    if [[ -n "$NGM_GLANCE_SWIFT_STORES" ]]; then
+        ids+="${ids:+,}$NGM_GLANCE_SWIFT_STORES"
+    fi
+    echo "$ids"
+}
+
 # A snapshot takes the ceph-native path only from an rbd-backed guest into
 # an rbd store of the same cluster.
 function _ngm_ceph_native {
@@ -346,6 +358,8 @@ function configure_ngm_tempest {
         "$NGM_CEPH_NATIVE_SNAPSHOT"
     iniset $TEMPEST_CONFIG nova_glance_multistore expected_stores \
         "${stores// /,}"
+    iniset $TEMPEST_CONFIG nova_glance_multistore object_stores \
+        "$(_ngm_object_store_ids)"
 }
 
 if is_service_enabled nova-glance-multistore; then

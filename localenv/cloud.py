@@ -55,6 +55,7 @@ from localenv import processes
 
 CLOUD_REQUIREMENTS = [
     'keystone==30.0.0', 'openstack-placement==16.0.0', 'glance==33.0.0',
+    'glance_store[s3,swift]',
     'nova==34.0.0', 'neutron==29.0.0', 'tempest==47.0.0',
     'python-openstackclient', 'uWSGI', 'gunicorn', 'PyMySQL',
     'libvirt-python',
@@ -131,6 +132,7 @@ class Cloud(cloud_supervision.SupervisionMixin,
             variables.update(CEPH_CONF_FILE=self.state['ceph_conf'],
                              **DEVSTACK_PLUGIN_CEPH_GLANCE,
                              **DEVSTACK_PLUGIN_CEPH_NOVA)
+            variables.update(self.object_store_variables())
         return devstack.DevstackFiles(
             data_dir=self.path('data'),
             glance_api_conf=self.path('glance', 'etc', 'glance-api.conf'),
@@ -148,6 +150,7 @@ class Cloud(cloud_supervision.SupervisionMixin,
             ('MariaDB and RabbitMQ', self._databases),
             ('Ceph (rbd stores)', self._ceph),
             ('keystone', self._keystone),
+            ('Ceph RGW (object stores)', self._rgw),
             ('placement', self._placement),
             ('Glance (devstack plugin post-config)', self._glance),
             ('neutron (API only)', self._neutron),

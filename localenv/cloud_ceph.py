@@ -10,7 +10,9 @@ import os
 from localenv import ceph as ceph_env
 from localenv import common
 from localenv import devstack
+from localenv import keystone as keystone_env
 from localenv import libvirt as libvirt_env
+from localenv import rgw as rgw_env
 
 # devstack-plugin-ceph's variables for nova's rbd disks (its defaults,
 # except the cephx user: devstack-plugin-ceph gives nova cinder's user;
@@ -40,8 +42,52 @@ iniset $NOVA_CONF libvirt images_rbd_ceph_conf "$CEPH_CONF_FILE"
 '''
 
 
+# The seed's object stores, on RGW (as devstack-plugin-ceph's
+# ENABLE_CEPH_RGW gives), and the file stores beside them renamed so that
+# fast and cheap are the S3 ones.
+OBJECT_STORES = {
+    'NGM_GLANCE_FILE_STORES': 'reliable,cold,archive',
+    'NGM_GLANCE_DEFAULT_STORE': 'reliable',
+    'NGM_BOOT_IMAGE_STORE': 'cold',
+    'NGM_GLANCE_S3_STORES': 'fast,cheap',
+    'NGM_GLANCE_SWIFT_STORES': 'swift-0',
+}
+
+
 class CephMixin:
-    """The step "Ceph (rbd stores)" and nova's rbd disks on demand."""
+    """The steps "Ceph (rbd stores)", "Ceph RGW", nova's rbd disks."""
+
+    def _rgw(self):
+        """radosgw on the cluster: S3, and Swift behind keystone."""
+        if not self.ceph or rgw_env.missing_reason():
+            common.log('cloud: no Ceph RGW here (%s): no object stores' % (
+                rgw_env.missing_reason() or 'no Ceph'))
+            return
+        gateway = rgw_env.RadosGateway(self.ceph_cluster, self.keystone)
+        self.component('radosgw', gateway)
+        self.state['urls']['object-store'] = gateway.url
+        self.save_state()
+        # The plugin's settings with the object stores in.
+        self.plugin = devstack.settings(self.devstack_files())
+
+    def plugin_object_stores(self):
+        """The S3 and Swift store ids the plugin configured, in order."""
+        if not self.state['urls'].get('object-store'):
+            return []
+        return [store for name in ('NGM_GLANCE_S3_STORES',
+                                   'NGM_GLANCE_SWIFT_STORES')
+                for store in self.plugin[name].split(',') if store]
+
+    def object_store_variables(self):
+        """What devstack-plugin-ceph's RGW and devstack give the plugin."""
+        if not self.state['urls'].get('object-store'):
+            return {}
+        return dict(OBJECT_STORES,
+                    NGM_S3_ENDPOINT=self.state['urls']['object-store'],
+                    SERVICE_PASSWORD=keystone_env.service_password('glance'),
+                    SERVICE_PROJECT_NAME='service',
+                    KEYSTONE_SERVICE_URI=self.state['urls']['identity'][
+                        :-len('/v3')])
 
     def _ceph(self):
         """One mon and one OSD, and the pools of the plugin's rbd stores."""

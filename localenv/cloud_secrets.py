@@ -41,7 +41,18 @@ class SecretsMixin:
                 with open(os.path.join(directory, name)) as handle:
                     found['keystone %s/%s' % (keys, name)] = (
                         handle.read().strip())
+        found.update(self._s3_secrets())
         return {what: value for what, value in found.items() if value}
+
+    def _s3_secrets(self):
+        """The S3 secret keys the plugin wrote into glance-api.conf."""
+        import configparser
+        parser = configparser.RawConfigParser(strict=False)
+        parser.read(self.path('glance', 'etc', 'glance-api.conf'))
+        return {'S3 secret of store %s' % section:
+                parser.get(section, 's3_store_secret_key')
+                for section in parser.sections()
+                if parser.has_option(section, 's3_store_secret_key')}
 
     def check_command_lines(self):
         """Raise when a process we started shows a secret to ``ps``."""

@@ -48,7 +48,7 @@ from localenv import cloud as cloud_env
 from localenv import common
 from localenv import devstack
 
-PHASE1_REGEX = (r'^(nova_glance_multistore\.'
+PHASE1_REGEX = (r'^(nova_glance_multistore\.(?!.*ObjectStoreSnapshotTest)'
                 r'|tempest\.api\.compute\.images\.'
                 r'|tempest\.api\.compute\.servers\.test_server_actions\.'
                 r'.*\.test_create_backup)')
@@ -57,6 +57,7 @@ PHASE3_REGEX = (r'^nova_glance_multistore\.'
                 r'.*(CephNativeSnapshotTest|DedicatedStore)')
 PHASE4_REGEX = (r'^nova_glance_multistore\.'
                 r'.*(CephNativeSnapshotTest|CopyOnWriteSnapshotTest)')
+OBJECT_STORES_REGEX = r'^nova_glance_multistore\..*ObjectStoreSnapshotTest'
 # The archive file store: writable, neither the default nor the store the
 # boot images are in, so a snapshot there can only come from [glance] store.
 DEDICATED_STORE = 'archive'
@@ -82,6 +83,7 @@ EXPECTED_SKIPS = {
         PLUGIN_TESTS + r'.*\.CopyOnWriteSnapshotTest\b':
             'local instance disks: the copy-on-write phase runs it',
     },
+    'object stores': {},
     'dedicated store': {},
     'ceph-native': {},
     'copy-on-write': {},
@@ -323,6 +325,19 @@ def main(argv=None):
                   lambda: run_tempest(cloud, args.phase1_regex,
                                       args.concurrency,
                                       EXPECTED_SKIPS['plugin + upstream']))
+            object_stores = cloud.plugin_object_stores()
+            if object_stores:
+                phase('tempest: snapshots into object stores %s' %
+                      ', '.join(object_stores),
+                      lambda: run_tempest(cloud, OBJECT_STORES_REGEX,
+                                          args.concurrency,
+                                          EXPECTED_SKIPS['object stores']))
+            elif cloud.ceph:
+                # Ceph without RGW: the object-store phase cannot run.
+                times.append(('object-store phase: not run (no radosgw)',
+                              0.0, 1 if strict() else 0))
+                if strict():
+                    failures.append('object-store phase')
             if not phase('nova-compute with [glance] store = %s' %
                          args.dedicated_store,
                          lambda: use_dedicated_store(

@@ -41,6 +41,12 @@ opts = [
                     'ceph_native_snapshot: with copy-on-write, a server '
                     'booted from a snapshot must outlive the server it was '
                     'taken of.'),
+    cfg.ListOpt('object_stores',
+                default=[],
+                help='Glance s3 and swift stores: a server booted from an '
+                     'image in each must snapshot into that store (the '
+                     'object-store tests run only when this is set and no '
+                     'dedicated_store is).'),
     cfg.ListOpt('expected_stores',
                 default=[],
                 help='Glance stores expected to be enabled; any missing one '

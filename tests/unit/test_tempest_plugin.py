@@ -120,7 +120,7 @@ def test_plugin_options():
     lists = dict(plugin.NovaGlanceMultistoreTempestPlugin().get_opt_lists())
     assert [o.name for o in lists['nova_glance_multistore']] == [
         'boot_image_store', 'dedicated_store', 'ceph_native',
-        'ceph_native_snapshot', 'expected_stores']
+        'ceph_native_snapshot', 'object_stores', 'expected_stores']
     assert [o.name for o in lists['service_available']] == [
         'nova_glance_multistore']
 
