@@ -64,21 +64,46 @@ function _ngm_ceph_native {
     fi
 }
 
-# store:fsid:pool for each rbd store, the fsid from devstack-plugin-ceph's
-# ceph.conf.
-function _ngm_rbd_store_locations {
-    local fsid entry locations=""
-    fsid=$(iniget "$CEPH_CONF_FILE" global fsid)
-    [[ -n "$fsid" ]] || die $LINENO "no fsid in $CEPH_CONF_FILE"
+# An NGM_GLANCE_RBD_STORES entry is id:pool or id:pool:ceph.conf (a store
+# on another cluster than devstack-plugin-ceph's, e.g. another site's).
+function _ngm_rbd_pool {
+    local rest=${1#*:}
+    echo "${rest%%:*}"
+}
+
+function _ngm_rbd_conf {
+    local rest=${1#*:}
+    if [[ "$rest" == *:* ]]; then
+        echo "${rest#*:}"
+    else
+        echo "$CEPH_CONF_FILE"
+    fi
+}
+
+# The ceph.conf of every rbd store, each once.
+function _ngm_rbd_confs {
+    local entry
     for entry in $(_ngm_words "$NGM_GLANCE_RBD_STORES"); do
-        locations+="${locations:+,}${entry%%:*}:$fsid:${entry#*:}"
+        _ngm_rbd_conf "$entry"
+    done | awk '!seen[$0]++'
+}
+
+# store:fsid:pool for each rbd store, the fsid from its cluster's ceph.conf.
+function _ngm_rbd_store_locations {
+    local fsid entry conf locations=""
+    for entry in $(_ngm_words "$NGM_GLANCE_RBD_STORES"); do
+        conf=$(_ngm_rbd_conf "$entry")
+        fsid=$(iniget "$conf" global fsid)
+        [[ -n "$fsid" ]] || die $LINENO "no fsid in $conf"
+        locations+="${locations:+,}${entry%%:*}:$fsid:$(_ngm_rbd_pool "$entry")"
     done
     echo "$locations"
 }
 
-# The ceph command, as devstack-plugin-ceph runs it.
+# The ceph command, as devstack-plugin-ceph runs it; CEPH_CONF_FILE unless
+# NGM_CEPH_CONF names another cluster's.
 function _ngm_ceph {
-    sudo ceph -c "$CEPH_CONF_FILE" "$@"
+    sudo ceph -c "${NGM_CEPH_CONF:-$CEPH_CONF_FILE}" "$@"
 }
 
 # An rbd pool, made when missing (devstack-plugin-ceph makes only its own).
@@ -108,6 +133,24 @@ function _ngm_grant_glance_pools {
         mapfile -t args <<<"$caps"
         _ngm_ceph auth caps "client.$user" "${args[@]}"
     fi
+}
+
+# Each cluster's rbd store pools, made when missing, and Glance's user on
+# that cluster granted them (another cluster's Glance user must exist).
+function _ngm_prepare_rbd_pools {
+    local conf entry pools
+    for conf in $(_ngm_rbd_confs); do
+        pools=""
+        for entry in $(_ngm_words "$NGM_GLANCE_RBD_STORES"); do
+            if [[ "$(_ngm_rbd_conf "$entry")" == "$conf" ]]; then
+                pools+=" $(_ngm_rbd_pool "$entry")"
+            fi
+        done
+        for entry in $pools; do
+            NGM_CEPH_CONF=$conf _ngm_ceph_pool "$entry"
+        done
+        NGM_CEPH_CONF=$conf _ngm_grant_glance_pools $pools
+    done
 }
 
 # Copy-on-write snapshots on devstack-plugin-ceph's cluster: nova's cephx
@@ -186,10 +229,11 @@ function _ngm_file_store {
 }
 
 function _ngm_rbd_store {
-    local conf=$1 store=${2%%:*} pool=${2#*:}
+    local conf=$1 store=${2%%:*} pool
+    pool=$(_ngm_rbd_pool "$2")
     iniset $conf $store rbd_store_pool "$pool"
     iniset $conf $store rbd_store_user "$GLANCE_CEPH_USER"
-    iniset $conf $store rbd_store_ceph_conf "$CEPH_CONF_FILE"
+    iniset $conf $store rbd_store_ceph_conf "$(_ngm_rbd_conf "$2")"
     iniset $conf $store store_description "Ceph rbd store $store ($pool)"
 }
 
@@ -262,14 +306,11 @@ function configure_ngm_glance {
         backends+="${backends:+, }$store:file"
     done
     if _ngm_rbd_enabled; then
-        local pools=""
         for store in $(_ngm_words "$NGM_GLANCE_RBD_STORES"); do
             _ngm_rbd_store $conf $store
-            _ngm_ceph_pool "${store#*:}"
-            pools+=" ${store#*:}"
             backends+=", ${store%%:*}:rbd"
         done
-        _ngm_grant_glance_pools $pools
+        _ngm_prepare_rbd_pools
         # A ceph-native snapshot's only proof is its rbd:// location, and
         # admin sees it only as direct_url (the locations API is for the
         # service role). devstack-plugin-ceph sets the same.
@@ -360,6 +401,8 @@ function configure_ngm_tempest {
         "${stores// /,}"
     iniset $TEMPEST_CONFIG nova_glance_multistore object_stores \
         "$(_ngm_object_store_ids)"
+    iniset $TEMPEST_CONFIG nova_glance_multistore site_stores \
+        "$NGM_SITE_STORES"
 }
 
 if is_service_enabled nova-glance-multistore; then

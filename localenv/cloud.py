@@ -24,9 +24,10 @@ schema migrations; ``cloud_keystone``, ``cloud_placement``,
 ``cloud_glance``, ``cloud_neutron``, ``cloud_nova``), ``cloud_ceph`` (the
 Ceph cluster and the devstack-plugin-ceph emulation), ``cloud_tempest``
 (images, flavors, the tempest workspace and tempest.conf),
-``cloud_secrets`` (no secret on a command line or in a log) and
-``cloud_ini``. This module keeps the ordered steps of ``up``, ``down`` and
-``status``.
+``cloud_secrets`` (no secret on a command line or in a log),
+``cloud_sites`` (a second site: its Ceph cluster and compute host, and an
+availability zone per site) and ``cloud_ini``. This module keeps the
+ordered steps of ``up``, ``down`` and ``status``.
 """
 
 import argparse
@@ -40,12 +41,12 @@ from localenv import ceph as ceph_env
 from localenv import cloud_ceph
 from localenv import cloud_databases
 from localenv import cloud_glance
-from localenv import cloud_ini
 from localenv import cloud_keystone
 from localenv import cloud_neutron
 from localenv import cloud_nova
 from localenv import cloud_placement
 from localenv import cloud_secrets
+from localenv import cloud_sites
 from localenv import cloud_supervision
 from localenv import cloud_tempest
 from localenv import common
@@ -62,20 +63,6 @@ CLOUD_REQUIREMENTS = [
 ]
 WORKDIR = os.path.join(common.CACHE, 'cloud')
 
-# Names that moved to the modules above; importable from here as before.
-HOST = cloud_nova.HOST
-DATABASES = cloud_databases.DATABASES
-SERVICE_USERS = cloud_keystone.SERVICE_USERS
-FLAVORS = cloud_tempest.FLAVORS
-GRACE = cloud_supervision.GRACE
-DEVSTACK_PLUGIN_CEPH_NOVA = cloud_ceph.DEVSTACK_PLUGIN_CEPH_NOVA
-DEVSTACK_PLUGIN_CEPH_GLANCE = cloud_ceph.DEVSTACK_PLUGIN_CEPH_GLANCE
-DEVSTACK_PLUGIN_CEPH_NOVA_CONF = cloud_ceph.DEVSTACK_PLUGIN_CEPH_NOVA_CONF
-FATAL_LOG_LINE = cloud_nova.FATAL_LOG_LINE
-write_ini = cloud_ini.write_ini
-stop_pids = cloud_supervision.stop_pids
-destroy_guests = cloud_supervision.destroy_guests
-
 
 def ensure_cloud_venv():
     return common.ensure_venv('cloud-venv', CLOUD_REQUIREMENTS)
@@ -89,6 +76,7 @@ class Cloud(cloud_supervision.SupervisionMixin,
             cloud_glance.GlanceMixin,
             cloud_neutron.NeutronMixin,
             cloud_nova.NovaMixin,
+            cloud_sites.SitesMixin,
             cloud_tempest.TempestMixin,
             cloud_secrets.SecretsMixin):
     """One all-in-one cloud in ``workdir``; ``state.json`` describes it."""
@@ -104,6 +92,8 @@ class Cloud(cloud_supervision.SupervisionMixin,
         self.ceph = (ceph_env.missing_reason() is None if ceph is None
                      else ceph)
         self.ceph_cluster = None
+        # {zone: CephCluster} of the sites after the first.
+        self.site_clusters = {}
         self.state_file = os.path.join(workdir, 'state.json')
         self.state = None
         self.venv = None
@@ -119,26 +109,36 @@ class Cloud(cloud_supervision.SupervisionMixin,
     def bin(self, name):
         return os.path.join(self.venv, 'bin', name)
 
-    def devstack_files(self, **overrides):
+    def devstack_files(self, compute=None, **overrides):
         """The devstack variables for this cloud's files.
 
         With Ceph, the plugin sees devstack-plugin-ceph enabled and the
-        variables that plugin would have set.
+        variables that plugin would have set. ``compute``: another site's
+        compute host, a devstack subnode (nova-compute only, its own
+        nova.conf).
         """
+        compute = compute or cloud_nova.CONTROLLER
         plugins = ('nova-glance-multistore',)
-        variables = dict(self.plugin_overrides, **overrides)
+        variables = {}
         if self.state and self.state.get('ceph_conf'):
             plugins = ('devstack-plugin-ceph',) + plugins
             variables.update(CEPH_CONF_FILE=self.state['ceph_conf'],
-                             **DEVSTACK_PLUGIN_CEPH_GLANCE,
-                             **DEVSTACK_PLUGIN_CEPH_NOVA)
+                             **cloud_ceph.DEVSTACK_PLUGIN_CEPH_GLANCE,
+                             **cloud_ceph.DEVSTACK_PLUGIN_CEPH_NOVA)
+            variables.update(self.site_variables())
             variables.update(self.object_store_variables())
+        variables.update(self.plugin_overrides)
+        variables.update(overrides)
+        kwargs = {}
+        if compute != cloud_nova.CONTROLLER:
+            kwargs['services'] = cloud_sites.SUBNODE_SERVICES
         return devstack.DevstackFiles(
             data_dir=self.path('data'),
             glance_api_conf=self.path('glance', 'etc', 'glance-api.conf'),
-            nova_conf=self.nova_conf, tempest_config=self.tempest_conf,
+            nova_conf=self.nova_conf_of(compute),
+            tempest_config=self.tempest_conf,
             python=self.bin('python') if self.venv else sys.executable,
-            plugins=plugins, overrides=variables)
+            plugins=plugins, overrides=variables, **kwargs)
 
     # -- up ------------------------------------------------------------------
 
@@ -156,6 +156,9 @@ class Cloud(cloud_supervision.SupervisionMixin,
             ('neutron (API only)', self._neutron),
             ('nova control plane', self._nova_control),
             ('libvirtd and nova-compute', self._nova_compute),
+            ('site 1: libvirtd and nova-compute on its cluster',
+             self._second_site),
+            ('availability zones (one per site)', self._zones),
             ('images and flavors', self._images_and_flavors),
             ('openrc and tempest workspace', self._tempest_workspace),
         ]
@@ -208,13 +211,16 @@ class Cloud(cloud_supervision.SupervisionMixin,
         if self.state is None and not self.load_state():
             common.log('cloud: nothing recorded in %s' % self.state_file)
             return 0
-        uri = self.state.get('libvirt_uri')
         names = {p['name'] for p in self.running()}
-        if uri and 'libvirtd' in names:
-            destroy_guests(uri, self.path('libvirt'))
-        stop_pids(self.state['processes'])
+        daemons = self.state.get('libvirtds', {}).values()
+        for daemon in daemons:
+            if daemon['process'] in names:
+                cloud_supervision.destroy_guests(daemon['uri'],
+                                                 daemon['workdir'])
+        cloud_supervision.stop_pids(self.state['processes'])
         # QEMU outlives its libvirtd: what is left, by its pid file.
-        libvirt_env.kill_guest_processes(self.path('libvirt'))
+        for daemon in daemons:
+            libvirt_env.kill_guest_processes(daemon['workdir'])
         left = self.running()
         if left:
             raise RuntimeError('still running after down: %s' % ', '.join(

@@ -8,6 +8,7 @@ user, and what devstack-plugin-ceph does for nova's rbd instance disks; the
 import os
 
 from localenv import ceph as ceph_env
+from localenv import cloud_nova
 from localenv import common
 from localenv import devstack
 from localenv import keystone as keystone_env
@@ -90,52 +91,79 @@ class CephMixin:
                         :-len('/v3')])
 
     def _ceph(self):
-        """One mon and one OSD, and the pools of the plugin's rbd stores."""
+        """Each site's cluster (one mon, one OSD) and its Glance pool."""
         if not self.ceph:
             common.log('cloud: no Ceph here (%s): file and http stores only'
                        % (ceph_env.missing_reason() or 'disabled'))
             return
-        # msgr v1 and a mgr: what nova's rbd image backend needs (phase 3
-        # of tempest-aio), see CephCluster.
-        cluster = ceph_env.CephCluster(self.path('ceph'), msgr1=True,
-                                       mgr=True)
-        self.ceph_cluster = self.component(
-            'ceph', cluster, pids=lambda c: [
-                (os.path.basename(p.args[0]), p.pid) for p in c.processes])
-        self.state['ceph_conf'] = cluster.conf
+        self.ceph_cluster = self.start_cluster('ceph')
+        self.state['ceph_conf'] = self.ceph_cluster.conf
         self.save_state()
-        # devstack-plugin-ceph's _ceph_configure_glance; our plugin's
-        # post-config makes the rbd stores' other pools, if any.
+        self.start_site_clusters()
+        # The plugin's settings with each site's rbd store in.
+        self.plugin = devstack.settings(self.devstack_files())
+
+    def start_cluster(self, name):
+        """A cluster in ``name/``, with devstack-plugin-ceph's Glance part.
+
+        msgr v1 and a mgr: what nova's rbd image backend needs (phase 3 of
+        tempest-aio), see CephCluster. Then devstack-plugin-ceph's
+        _ceph_configure_glance (its pool and user); our plugin's
+        post-config makes the rbd stores' other pools, if any.
+        """
+        cluster = ceph_env.CephCluster(self.path(name), msgr1=True, mgr=True)
+        prefix = '' if name == 'ceph' else name + ' '
+        self.component(name, cluster, pids=lambda c: [
+            (prefix + os.path.basename(p.args[0]), p.pid)
+            for p in c.processes])
         glance_pool = DEVSTACK_PLUGIN_CEPH_GLANCE['GLANCE_CEPH_POOL']
         cluster.create_pool(glance_pool)
         cluster.create_user(DEVSTACK_PLUGIN_CEPH_GLANCE['GLANCE_CEPH_USER'], {
             'mon': 'allow r',
             'osd': 'allow class-read object_prefix rbd_children, '
                    'allow rwx pool=%s' % glance_pool})
+        return cluster
 
-    def emulate_devstack_plugin_ceph_nova(self):
+    def rbd_stores(self):
+        """``{store: (pool, ceph.conf)}`` of the plugin's rbd stores."""
+        stores = {}
+        for entry in filter(None, self.plugin[
+                'NGM_GLANCE_RBD_STORES'].split(',')):
+            store, pool = entry.split(':', 1)
+            pool, _, conf = pool.partition(':')
+            stores[store] = (pool, conf or self.state['ceph_conf'])
+        return stores
+
+    def emulate_devstack_plugin_ceph_nova(self, compute=None, cluster=None,
+                                          secret_uuid=None):
         """Do devstack-plugin-ceph's job for nova's rbd instance disks.
 
-        As its ``configure_ceph`` (the nova pool and the cephx user nova
-        and libvirt use), ``import_libvirt_secret_ceph`` (a libvirt secret
-        holding that user's key, ``rbd_secret_uuid``) and
-        ``configure_ceph_nova`` (``[libvirt] images_type = rbd`` and the
-        rest, into ``$NOVA_CONF``). Least privilege where it gives more:
-        ``profile rbd`` on the nova pool and on the pools of the plugin's
-        rbd stores (the ceph-native snapshot clones into them). Base images
-        come from a file store and are imported, so no other pool is read.
-        Our plugin's post-config must run afterwards, as in devstack.
+        On ``compute`` (default: the controller's host) with ``cluster``
+        (default: the controller's). As its ``configure_ceph`` (the nova
+        pool and the cephx user nova and libvirt use),
+        ``import_libvirt_secret_ceph`` (a libvirt secret holding that
+        user's key, ``rbd_secret_uuid``) and ``configure_ceph_nova``
+        (``[libvirt] images_type = rbd`` and the rest, into the host's
+        ``$NOVA_CONF``). Least privilege where it gives more: ``profile
+        rbd`` on the nova pool and on the pools of the plugin's rbd stores
+        on that cluster (the ceph-native snapshot clones into them). Base
+        images come from a file store and are imported, so no other pool
+        is read. Our plugin's post-config must run afterwards, as in
+        devstack.
         """
-        cluster = self.ceph_cluster
+        compute = compute or cloud_nova.CONTROLLER
+        cluster = cluster or self.ceph_cluster
         if cluster is None:
             raise RuntimeError('this cloud runs no Ceph cluster')
-        variables = DEVSTACK_PLUGIN_CEPH_NOVA
+        variables = dict(DEVSTACK_PLUGIN_CEPH_NOVA)
+        if secret_uuid:
+            variables['CINDER_CEPH_UUID'] = secret_uuid
         conf = cluster.conf
         pool = variables['NOVA_CEPH_POOL']
         user = variables['CINDER_CEPH_USER']
         cluster.create_pool(pool)
-        store_pools = [entry.split(':', 1)[1] for entry in
-                       self.plugin['NGM_GLANCE_RBD_STORES'].split(',')]
+        store_pools = [p for p, c in self.rbd_stores().values()
+                       if c == conf]
         cluster.create_user(user, {
             'mon': 'profile rbd',
             'osd': ', '.join('profile rbd pool=%s' % p
@@ -144,7 +172,8 @@ class CephMixin:
             'ceph', '-c', conf, 'auth', 'get-key', 'client.%s' % user).strip(),
             'cephx key of client.%s' % user)
         libvirt_env.define_ceph_secret(
-            self.state['libvirt_uri'], variables['CINDER_CEPH_UUID'],
-            'client.%s secret' % user, key)
-        devstack.run_script(self.devstack_files(),
-                            DEVSTACK_PLUGIN_CEPH_NOVA_CONF)
+            self.state['libvirtds'][compute.host]['uri'],
+            variables['CINDER_CEPH_UUID'], 'client.%s secret' % user, key)
+        files = self.devstack_files(compute=compute, CEPH_CONF_FILE=conf,
+                                    **variables)
+        devstack.run_script(files, DEVSTACK_PLUGIN_CEPH_NOVA_CONF)

@@ -6,6 +6,7 @@ start, restart, and the checks that it came up and registered.
 """
 
 import configparser
+import dataclasses
 import json
 import os
 import re
@@ -20,6 +21,23 @@ from localenv import common
 from localenv import libvirt as libvirt_env
 
 HOST = 'ngm-aio'
+
+
+@dataclasses.dataclass(frozen=True)
+class ComputeHost:
+    """One nova-compute host of the cloud: its name and where its files go.
+
+    ``suffix`` tells its files and processes from the controller host's
+    (empty); ``hostname``: the name its libvirtd reports (None: this
+    machine's), nova's hypervisor host name and placement's provider name.
+    """
+
+    host: str
+    suffix: str = ''
+    hostname: str = None
+
+
+CONTROLLER = ComputeHost(HOST)
 # oslo.log's "<date> <time> <pid> LEVEL logger": what a service that failed
 # to start but kept running writes.
 FATAL_LOG_LINE = re.compile(r'^\S+ \S+ \d+ (CRITICAL \S+|ERROR nova) ')
@@ -30,30 +48,51 @@ class NovaMixin:
 
     @property
     def nova_conf(self):
-        return self.path('etc', 'nova', 'nova.conf')
+        return self.nova_conf_of(CONTROLLER)
 
     @property
     def nova_cpu_conf(self):
-        return self.path('etc', 'nova', 'nova-cpu.conf')
+        return self.nova_cpu_conf_of(CONTROLLER)
 
-    def _write_nova_conf(self):
+    def nova_conf_of(self, compute):
+        """A host's nova.conf, in a directory of its own.
+
+        nova keeps the compute node's identity file, compute_id, beside it.
+        """
+        return self.path('etc', 'nova' + compute.suffix, 'nova.conf')
+
+    def nova_cpu_conf_of(self, compute):
+        return self.path('etc', 'nova' + compute.suffix, 'nova-cpu.conf')
+
+    def compute_log(self, compute=CONTROLLER):
+        return self.path('logs', 'nova-compute%s.log' % compute.suffix)
+
+    def _write_nova_conf(self, compute=CONTROLLER):
         """nova's base configuration; post-config adds the plugin's part."""
         helper = '%s --config-file %s' % (self.bin('privsep-helper'),
-                                          self.nova_cpu_conf)
-        cloud_ini.write_ini(self.nova_conf, {
-            'DEFAULT': {
-                'host': HOST, 'my_ip': '127.0.0.1', 'debug': 'true',
-                'transport_url': self.mq.transport_url,
-                'state_path': self.path('data', 'nova'),
-                'instances_path': self.path('instances'),
-                'compute_driver': 'libvirt.LibvirtDriver',
-                'vif_plugging_is_fatal': 'false',
-                'vif_plugging_timeout': '0',
-                # Guests without an OS never shut down on ACPI.
-                'shutdown_timeout': '3',
-                'osapi_compute_workers': '1', 'metadata_workers': '1',
-                'heal_instance_info_cache_interval': '-1',
-            },
+                                          self.nova_cpu_conf_of(compute))
+        os.makedirs(os.path.dirname(self.nova_conf_of(compute)),
+                    exist_ok=True)
+        for sub in ('data/nova', 'instances', 'locks'):
+            os.makedirs(self.path(sub + compute.suffix), exist_ok=True)
+        defaults = {
+            'host': compute.host, 'my_ip': '127.0.0.1', 'debug': 'true',
+            'transport_url': self.mq.transport_url,
+            'state_path': self.path('data', 'nova' + compute.suffix),
+            'instances_path': self.path('instances' + compute.suffix),
+            'compute_driver': 'libvirt.LibvirtDriver',
+            'vif_plugging_is_fatal': 'false',
+            'vif_plugging_timeout': '0',
+            # Guests without an OS never shut down on ACPI.
+            'shutdown_timeout': '3',
+            'osapi_compute_workers': '1', 'metadata_workers': '1',
+            'heal_instance_info_cache_interval': '-1',
+        }
+        if compute == CONTROLLER and self.default_zone():
+            # nova-api's zone for a server that names none.
+            defaults['default_schedule_zone'] = self.default_zone()
+        cloud_ini.write_ini(self.nova_conf_of(compute), {
+            'DEFAULT': defaults,
             'api': {'auth_strategy': 'keystone'},
             'api_database': {'connection': self.db.url('nova_api')},
             'database': {'connection': self.db.url('nova')},
@@ -71,7 +110,8 @@ class NovaMixin:
             'vnc': {'enabled': 'false'},
             'wsgi': {'api_paste_config': self.path(
                 'etc', 'nova', 'api-paste.ini')},
-            'oslo_concurrency': {'lock_path': self.path('locks')},
+            'oslo_concurrency': {'lock_path': self.path(
+                'locks' + compute.suffix)},
             'oslo_messaging_notifications': {'driver': 'noop'},
             # Running as root: privsep's helper needs no sudo (and sudo's
             # secure_path would not find the venv's privsep-helper).
@@ -96,14 +136,25 @@ class NovaMixin:
         self.keystone.endpoint('compute', 'nova', url)
 
     def _nova_compute(self):
-        daemon = libvirt_env.Libvirtd(self.path('libvirt'))
-        self.libvirtd = self.component('libvirtd', daemon)
-        self.state['libvirt_uri'] = daemon.uri
-        self.save_state()
+        self.start_libvirtd(CONTROLLER)
         process = self.start_compute()
         self.discover_compute_host(process)
 
-    def start_compute(self):
+    def start_libvirtd(self, compute):
+        """The host's own libvirtd, recorded; its URI in the state."""
+        daemon = libvirt_env.Libvirtd(self.path('libvirt' + compute.suffix),
+                                      hostname=compute.hostname)
+        self.component('libvirtd' + compute.suffix, daemon)
+        # For down: its guests go first, then what QEMU it left.
+        self.state.setdefault('libvirtds', {})[compute.host] = {
+            'process': 'libvirtd' + compute.suffix, 'uri': daemon.uri,
+            'workdir': daemon.workdir}
+        if compute == CONTROLLER:
+            self.state['libvirt_uri'] = daemon.uri
+        self.save_state()
+        return daemon
+
+    def start_compute(self, compute=CONTROLLER):
         """nova-compute on a nova-cpu.conf copied from nova.conf.
 
         As devstack's start_nova_compute does; only nova-compute gets the
@@ -111,18 +162,19 @@ class NovaMixin:
         """
         parser = configparser.RawConfigParser(strict=False)
         parser.optionxform = str
-        parser.read(self.nova_conf)
+        parser.read(self.nova_conf_of(compute))
         if not parser.has_section('libvirt'):
             parser.add_section('libvirt')
-        parser.set('libvirt', 'connection_uri', self.state['libvirt_uri'])
+        parser.set('libvirt', 'connection_uri',
+                   self.state['libvirtds'][compute.host]['uri'])
         # nova-compute must not reach the databases (devstack removes them
         # from nova-cpu.conf too).
         for section in ('database', 'api_database'):
             parser.remove_section(section)
-        with open(self.nova_cpu_conf, 'w') as handle:
+        with open(self.nova_cpu_conf_of(compute), 'w') as handle:
             parser.write(handle)
         # A fresh log per start: the start-up check reads it from the top.
-        logfile = self.path('logs', 'nova-compute.log')
+        logfile = self.compute_log(compute)
         if os.path.exists(logfile):
             os.replace(logfile, logfile + '.previous')
         env = None
@@ -130,20 +182,21 @@ class NovaMixin:
             # nova's rbd image backend needs Debian's rados/rbd bindings
             # (devstack-plugin-ceph installs python3-rados/-rbd).
             env = dict(os.environ, PYTHONPATH=ceph_env.bindings_dir())
-        return self.spawn('nova-compute', [self.bin('nova-compute'),
-                                           '--config-file',
-                                           self.nova_cpu_conf], env=env)
+        return self.spawn('nova-compute' + compute.suffix, [
+            self.bin('nova-compute'), '--config-file',
+            self.nova_cpu_conf_of(compute)], env=env)
 
-    def restart_compute(self):
+    def restart_compute(self, compute=CONTROLLER):
         """nova-compute again, on a nova-cpu.conf copied from nova.conf."""
+        name = 'nova-compute' + compute.suffix
         cloud_supervision.stop_pids([p for p in self.state['processes']
-                                     if p['name'] == 'nova-compute'])
-        self.forget('nova-compute')
-        process = self.start_compute()
-        self.wait_compute_up(process)
+                                     if p['name'] == name])
+        self.forget(name)
+        process = self.start_compute(compute)
+        self.wait_compute_up(process, compute)
         self.check_command_lines()
 
-    def _compute_service_up(self):
+    def _compute_service_up(self, host):
         out = subprocess.run(
             [self.bin('openstack'), 'compute', 'service', 'list',
              '--service', 'nova-compute', '-f', 'json'],
@@ -151,43 +204,42 @@ class NovaMixin:
             timeout=60)
         if out.returncode:
             return False
-        return any(s['Host'] == HOST and s['State'] == 'up'
+        return any(s['Host'] == host and s['State'] == 'up'
                    for s in json.loads(out.stdout))
 
-    def wait_compute_up(self, process, timeout=120):
+    def wait_compute_up(self, process, compute=CONTROLLER, timeout=120):
         deadline = time.monotonic() + timeout
-        logfile = self.path('logs', 'nova-compute.log')
         while time.monotonic() < deadline:
-            self._check_compute_alive(process)
-            if self._compute_service_up():
+            self._check_compute_alive(process, compute)
+            if self._compute_service_up(compute.host):
                 return
             time.sleep(2)
-        raise RuntimeError('nova-compute not up in %d s: %s' % (
-            timeout, common.tail(logfile)))
+        raise RuntimeError('nova-compute %s not up in %d s: %s' % (
+            compute.host, timeout, common.tail(self.compute_log(compute))))
 
-    def _check_compute_alive(self, process):
+    def _check_compute_alive(self, process, compute):
         """Raise when nova-compute died or failed to start.
 
         nova-compute keeps running after a failed init_host: its log says
         so with an ERROR from the top-level ``nova`` logger.
         """
-        logfile = self.path('logs', 'nova-compute.log')
+        logfile = self.compute_log(compute)
         with open(logfile, errors='replace') as handle:
             failed = any(FATAL_LOG_LINE.match(line) for line in handle)
         if process.poll() is not None or failed:
-            raise RuntimeError('nova-compute failed to start: %s' %
-                               common.tail(logfile))
+            raise RuntimeError('nova-compute %s failed to start: %s' % (
+                compute.host, common.tail(logfile)))
 
-    def discover_compute_host(self, process, timeout=120):
+    def discover_compute_host(self, process, compute=CONTROLLER,
+                              timeout=120):
         """Map the compute host into cell1 once it has registered."""
         manage = [self.bin('nova-manage'), '--config-file', self.nova_conf]
         deadline = time.monotonic() + timeout
-        logfile = self.path('logs', 'nova-compute.log')
         while time.monotonic() < deadline:
-            self._check_compute_alive(process)
+            self._check_compute_alive(process, compute)
             self.run(*manage, 'cell_v2', 'discover_hosts')
-            if HOST in self.run(*manage, 'cell_v2', 'list_hosts'):
+            if compute.host in self.run(*manage, 'cell_v2', 'list_hosts'):
                 return
             time.sleep(2)
-        raise RuntimeError('nova-compute did not register in %d s: %s' % (
-            timeout, common.tail(logfile)))
+        raise RuntimeError('nova-compute %s did not register in %d s: %s' % (
+            compute.host, timeout, common.tail(self.compute_log(compute))))

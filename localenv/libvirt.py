@@ -96,20 +96,31 @@ def private_dirs(workdir):
     return mounts
 
 
-def namespaced(command, mounts):
-    """``command`` run in a new mount namespace with ``mounts`` bound."""
-    binds = ['mount --bind %s %s' % (shlex.quote(src), shlex.quote(dst))
+def namespaced(command, mounts, hostname=None):
+    """``command`` run in a new mount namespace with ``mounts`` bound.
+
+    With ``hostname``, in a UTS namespace of its own too, under that host
+    name: libvirt reports it (nova's hypervisor host name), so two daemons
+    on this machine are two hypervisors to nova and placement.
+    """
+    steps = ['mount --bind %s %s' % (shlex.quote(src), shlex.quote(dst))
              for src, dst in mounts]
-    script = ' && '.join(binds + ['exec ' + shlex.join(command)])
-    return ['unshare', '--mount', '--propagation', 'private', '--',
-            'sh', '-c', script]
+    flags = ['--mount']
+    if hostname:
+        flags.append('--uts')
+        steps.insert(0, 'hostname %s' % shlex.quote(hostname))
+    script = ' && '.join(steps + ['exec ' + shlex.join(command)])
+    return ['unshare'] + flags + ['--propagation', 'private', '--',
+                                  'sh', '-c', script]
 
 
 class Libvirtd:
     """One libvirtd process with private sockets, state and config."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, hostname=None):
+        """``hostname``: the name libvirt reports; default this machine's."""
         self.workdir = workdir
+        self.hostname = hostname
         self.rundir = os.path.join(workdir, 'run')
         self.process = None
         self.guests = set()
@@ -140,7 +151,7 @@ class Libvirtd:
             self.process = subprocess.Popen(
                 namespaced([LIBVIRTD, '--config', conf, '--pid-file',
                             os.path.join(self.rundir, 'libvirtd.pid')],
-                           private_dirs(self.workdir)),
+                           private_dirs(self.workdir), self.hostname),
                 stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
         import libvirt

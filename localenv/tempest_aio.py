@@ -15,6 +15,10 @@
    ceph-native and dedicated-store tests, and a check outside tempest: a
    snapshot's clone is in the store's pool, flattened, and nova-compute
    logged the ceph-native path.
+   Then each site (``localenv.cloud_sites``: site 1 is a second compute
+   host on a second Ceph cluster, in its own availability zone) snapshots
+   a server of its zone ceph-native into its own rbd store
+   (``SiteSnapshotTest``).
 5. Then the plugin's copy-on-write mode (``NGM_CEPH_NATIVE_SNAPSHOT``;
    its post-config sets Ceph up for it), nova-compute restarted: the
    ceph-native and copy-on-write tests (a server booted from a snapshot
@@ -45,6 +49,8 @@ import time
 
 from localenv import ceph as ceph_env
 from localenv import cloud as cloud_env
+from localenv import cloud_ceph
+from localenv import cloud_tempest
 from localenv import common
 from localenv import devstack
 
@@ -58,12 +64,13 @@ PHASE3_REGEX = (r'^nova_glance_multistore\.'
 PHASE4_REGEX = (r'^nova_glance_multistore\.'
                 r'.*(CephNativeSnapshotTest|CopyOnWriteSnapshotTest)')
 OBJECT_STORES_REGEX = r'^nova_glance_multistore\..*ObjectStoreSnapshotTest'
+SITES_REGEX = r'^nova_glance_multistore\..*SiteSnapshotTest'
 # The archive file store: writable, neither the default nor the store the
 # boot images are in, so a snapshot there can only come from [glance] store.
 DEDICATED_STORE = 'archive'
-# The rbd store the cloud configures on its Ceph cluster
-# (NGM_GLANCE_RBD_STORES).
-CEPH_NATIVE_STORE = 'robust'
+# The rbd store of site 0, on the cloud's first Ceph cluster
+# (localenv.cloud_sites).
+CEPH_NATIVE_STORE = 'ceph-0'
 CEPH_NATIVE_LOG = 'ceph-native snapshot into pool'
 
 # The skips tempest may report here, {phase: {test id regex: why}}; any
@@ -82,10 +89,14 @@ EXPECTED_SKIPS = {
             'local instance disks: the ceph-native phase runs it',
         PLUGIN_TESTS + r'.*\.CopyOnWriteSnapshotTest\b':
             'local instance disks: the copy-on-write phase runs it',
+        PLUGIN_TESTS + r'.*\.SiteSnapshotTest\b':
+            'site 0 has local instance disks until the ceph-native phase; '
+            'the sites phase runs it',
     },
     'object stores': {},
     'dedicated store': {},
     'ceph-native': {},
+    'sites': {},
     'copy-on-write': {},
 }
 SKIPS_SCRIPT = '''
@@ -192,6 +203,9 @@ def use_ceph_disks(cloud, store):
     post-config and test-config as in phase 2.
     """
     cloud.emulate_devstack_plugin_ceph_nova()
+    if cloud.sites_enabled():
+        # Every site is on rbd disks now: the sites test can run.
+        cloud.plugin_overrides['NGM_SITE_STORES'] = cloud.site_stores()
     use_dedicated_store(cloud, store)
     conf = configparser.RawConfigParser(strict=False)
     conf.read(cloud.tempest_conf)
@@ -218,12 +232,11 @@ def check_ceph_native(cloud, store, copy_on_write=False):
     wait in the trash until the image goes, then be purged (Glance's user
     may write nova's pool: the plugin's post-config).
     """
-    pool = dict(entry.split(':', 1) for entry in
-                cloud.plugin['NGM_GLANCE_RBD_STORES'].split(','))[store]
+    pool = cloud.rbd_stores()[store][0]
     cluster = cloud.ceph_cluster
-    nova_pool = cloud_env.DEVSTACK_PLUGIN_CEPH_NOVA['NOVA_CEPH_POOL']
+    nova_pool = cloud_ceph.DEVSTACK_PLUGIN_CEPH_NOVA['NOVA_CEPH_POOL']
     server = json.loads(cloud.openstack(
-        'server', 'create', '--flavor', cloud_env.FLAVORS[0][0], '--image',
+        'server', 'create', '--flavor', cloud_tempest.FLAVORS[0][0], '--image',
         cloud.state['images'][0], '--nic', 'none', '--wait', '-f', 'json',
         'ngm-ceph-native'))['id']
     image = None
@@ -248,8 +261,7 @@ def check_ceph_native(cloud, store, copy_on_write=False):
         if not copy_on_write and parent:
             raise RuntimeError('flattened image %s has a parent: %s' % (
                 image, parent))
-        with open(cloud.path('logs', 'nova-compute.log'),
-                  errors='replace') as handle:
+        with open(cloud.compute_log(), errors='replace') as handle:
             lines = [line.strip() for line in handle
                      if CEPH_NATIVE_LOG in line and image in line]
         if not lines:
@@ -361,6 +373,12 @@ def main(argv=None):
                       lambda: run_tempest(cloud, args.phase3_regex,
                                           args.concurrency,
                                           EXPECTED_SKIPS['ceph-native']))
+                if cloud.sites_enabled():
+                    phase('tempest: site snapshots %s' %
+                          cloud.site_stores().replace(',', ', '),
+                          lambda: run_tempest(cloud, SITES_REGEX,
+                                              args.concurrency,
+                                              EXPECTED_SKIPS['sites']))
                 phase('ceph-native: clone in the pool, nova-compute log',
                       lambda: check_ceph_native(cloud,
                                                 args.ceph_native_store))

@@ -47,6 +47,13 @@ opts = [
                      'image in each must snapshot into that store (the '
                      'object-store tests run only when this is set and no '
                      'dedicated_store is).'),
+    cfg.ListOpt('site_stores',
+                default=[],
+                help='Sites, "availability-zone:store" each: a server in '
+                     'that zone must snapshot ceph-native into that rbd '
+                     'store (its compute hosts\' [glance] store, on their '
+                     'own Ceph cluster), each site on a cluster of its '
+                     'own. Empty: no site test.'),
     cfg.ListOpt('expected_stores',
                 default=[],
                 help='Glance stores expected to be enabled; any missing one '

@@ -127,3 +127,36 @@ def location_import_tasks(tasks, urls):
     return [t for t in tasks or ()
             if t.get('type') == 'location_import'
             and (t.get('input') or {}).get('loc_url') in urls]
+
+
+def rbd_url_parts(url):
+    """``fsid``, ``pool``, ``image``, ``snapshot`` of an ``rbd://`` URL.
+
+    Glance's rbd store writes ``rbd://<fsid>/<pool>/<image>/<snapshot>``.
+
+    :raises ValueError: for any other URL.
+    """
+    prefix = 'rbd://'
+    parts = url[len(prefix):].split('/') if url.startswith(prefix) else []
+    if len(parts) != 4 or not all(parts):
+        raise ValueError('not an rbd://fsid/pool/image/snapshot URL: %r'
+                         % url)
+    return dict(zip(('fsid', 'pool', 'image', 'snapshot'), parts))
+
+
+def site_stores(entries):
+    """``[(zone, store), ...]`` of ``site_stores`` ("zone:store" each).
+
+    :raises ValueError: naming an entry that is not "zone:store", or a
+        zone given twice.
+    """
+    sites = []
+    for entry in entries:
+        zone, sep, store = entry.partition(':')
+        if not (sep and zone.strip() and store.strip()):
+            raise ValueError('site_stores entry %r is not '
+                             '"availability-zone:store"' % entry)
+        if zone.strip() in dict(sites):
+            raise ValueError('site_stores names zone %r twice' % zone)
+        sites.append((zone.strip(), store.strip()))
+    return sites

@@ -140,7 +140,8 @@ def test_test_config_writes_the_tempest_plugin_options(deployment):
     assert tempest['nova_glance_multistore'] == {
         'boot_image_store': ['cheap'], 'dedicated_store': ['archive'],
         'ceph_native': ['False'], 'ceph_native_snapshot': ['flatten'],
-        'expected_stores': ['fast,cheap,archive,web'], 'object_stores': ['']}
+        'expected_stores': ['fast,cheap,archive,web'], 'object_stores': [''],
+        'site_stores': ['']}
 
 
 def test_default_store_as_boot_store_is_refused(tmp_path):
@@ -158,21 +159,35 @@ def test_clean_removes_the_data_it_created(deployment):
     assert not os.path.exists(data_dir)
 
 
-@pytest.fixture(scope='module')
-def plugin_ceph(tmp_path_factory, real_ceph):
+def _devstack_plugin_ceph_cluster(workdir, name):
     """A cluster as devstack-plugin-ceph leaves it: Glance's user and pool.
 
     Its ``_ceph_configure_glance`` caps, on its GLANCE_CEPH_POOL only.
     """
     from localenv import ceph as ceph_env
-    cluster = ceph_env.CephCluster(
-        str(tmp_path_factory.mktemp('plugin-ceph') / 'c'), 'plugin')
+    cluster = ceph_env.CephCluster(str(workdir / 'c'), name)
     os.makedirs(cluster.workdir)
     cluster.start()
     cluster.create_pool('glance-images')
     cluster.create_user('glance', {
         'mon': 'allow r', 'osd': 'allow class-read object_prefix '
                                  'rbd_children, allow rwx pool=glance-images'})
+    return cluster
+
+
+@pytest.fixture(scope='module')
+def plugin_ceph(tmp_path_factory, real_ceph):
+    cluster = _devstack_plugin_ceph_cluster(
+        tmp_path_factory.mktemp('plugin-ceph'), 'plugin')
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope='module')
+def site_ceph(tmp_path_factory, real_ceph):
+    """Another site's cluster, made by that site's devstack-plugin-ceph."""
+    cluster = _devstack_plugin_ceph_cluster(
+        tmp_path_factory.mktemp('site-ceph'), 'site')
     yield cluster
     cluster.stop()
 
@@ -223,6 +238,43 @@ def test_with_devstack_plugin_ceph_and_rbd_disks(tmp_path, plugin_ceph):
         'flatten']
     assert tempest['nova_glance_multistore']['dedicated_store'] == [
         'robust']
+
+
+def test_rbd_store_on_another_sites_cluster(tmp_path, plugin_ceph,
+                                            site_ceph):
+    """``id:pool:ceph.conf``: a store on another site's cluster.
+
+    Glance reads it through that cluster's ceph.conf; its pool is made
+    there (not on devstack-plugin-ceph's cluster) and Glance's user there
+    granted it; nova learns its cluster from that ceph.conf's fsid; tempest
+    gets the sites.
+    """
+    plugin = _plugin_on_ceph(
+        tmp_path, plugin_ceph,
+        NGM_GLANCE_RBD_STORES='robust:images,edge:edge-images:%s'
+                              % site_ceph.conf,
+        NGM_SITE_STORES='central:robust,edge-1:edge')
+    plugin.post_config()
+    devstack.run_phase(plugin.files, 'stack', 'test-config')
+    glance = oslo_sections(plugin.files.glance_api_conf)
+    assert glance['edge']['rbd_store_ceph_conf'] == [site_ceph.conf]
+    assert glance['edge']['rbd_store_pool'] == ['edge-images']
+    assert glance['robust']['rbd_store_ceph_conf'] == [plugin_ceph.conf]
+    assert 'robust:rbd, edge:rbd' in glance['DEFAULT']['enabled_backends'][0]
+    assert 'edge-images' in site_ceph._ceph('osd', 'pool', 'ls')
+    assert 'edge-images' not in plugin_ceph._ceph('osd', 'pool', 'ls')
+    assert 'images' not in site_ceph._ceph('osd', 'pool', 'ls')
+    assert _caps(site_ceph, 'glance')['osd'] == (
+        'allow class-read object_prefix rbd_children, allow rwx '
+        'pool=glance-images, allow rwx pool=edge-images')
+    assert 'edge-images' not in _caps(plugin_ceph, 'glance')['osd']
+    nova = oslo_sections(plugin.files.nova_conf)
+    assert nova['glance_multistore']['rbd_store_locations'] == [
+        'robust:%s:images,edge:%s:edge-images' % (plugin_ceph.fsid,
+                                                  site_ceph.fsid)]
+    tempest = oslo_sections(plugin.files.tempest_config)
+    assert tempest['nova_glance_multistore']['site_stores'] == [
+        'central:robust,edge-1:edge']
 
 
 def test_copy_on_write_mode_sets_up_ceph_for_it(tmp_path, plugin_ceph):

@@ -120,7 +120,8 @@ def test_plugin_options():
     lists = dict(plugin.NovaGlanceMultistoreTempestPlugin().get_opt_lists())
     assert [o.name for o in lists['nova_glance_multistore']] == [
         'boot_image_store', 'dedicated_store', 'ceph_native',
-        'ceph_native_snapshot', 'object_stores', 'expected_stores']
+        'ceph_native_snapshot', 'object_stores', 'site_stores',
+        'expected_stores']
     assert [o.name for o in lists['service_available']] == [
         'nova_glance_multistore']
 
@@ -171,3 +172,24 @@ def test_location_import_tasks_tell_a_registered_clone_from_an_upload():
     copy = dict(clone_task, type='api_image_import')
     assert store_info.location_import_tasks([other, copy], [url]) == []
     assert store_info.location_import_tasks(None, [url]) == []
+
+
+def test_rbd_url_parts():
+    assert store_info.rbd_url_parts('rbd://f1/images/i1/snap') == {
+        'fsid': 'f1', 'pool': 'images', 'image': 'i1', 'snapshot': 'snap'}
+    for url in ('rbd://f1/images/i1', 'file:///a/b/c/d', 'rbd://f1//i/s',
+                'rbd://f1/p/i/s/extra'):
+        with pytest.raises(ValueError, match='not an rbd://'):
+            store_info.rbd_url_parts(url)
+
+
+def test_site_stores():
+    assert store_info.site_stores(['site-0:ceph-0', ' edge :ceph-1 ']) == [
+        ('site-0', 'ceph-0'), ('edge', 'ceph-1')]
+    assert store_info.site_stores([]) == []
+    for entries, match in ((['site-0'], 'not "availability-zone:store"'),
+                           ([':ceph-0'], 'not "availability-zone'),
+                           (['a:'], 'not "availability-zone'),
+                           (['a:x', 'a:y'], 'zone .a. twice')):
+        with pytest.raises(ValueError, match=match):
+            store_info.site_stores(entries)

@@ -1,5 +1,6 @@
 """Base class: servers booted from an image the test put in a chosen store."""
 
+import hashlib
 import io
 import json
 
@@ -157,9 +158,12 @@ class MultistoreComputeTest(StoresClientMixin, base.BaseV2ComputeTest):
             self.fail('Images left unfinished after the test: %s' % ', '.join(
                 '%s (%s)' % (img['id'], img['status']) for img in unfinished))
 
-    def create_server(self, image_id=None, volume_backed=False):
-        """Boot an ACTIVE server, deleted at the end of the test."""
-        kwargs = {}
+    def create_server(self, image_id=None, volume_backed=False, **kwargs):
+        """Boot an ACTIVE server, deleted at the end of the test.
+
+        ``kwargs`` go to nova's create server request (e.g.
+        ``availability_zone``).
+        """
         tenant_network = self.get_tenant_network()
         # Since 2.37 'networks' is required; 'none' boots without a port.
         if (not self.is_requested_microversion_compatible('2.36')
@@ -227,6 +231,19 @@ class MultistoreComputeTest(StoresClientMixin, base.BaseV2ComputeTest):
             'Image %s (%s) is in stores %r; expected %r: %s'
             % (image['id'], image.get('name'), image.get('stores'), store,
                why))
+
+    def assertReadsWhatGlanceHashed(self, image_id, when):
+        """The image's data has the size and hash Glance recorded."""
+        image = self.images_client.show_image(image_id)
+        data = self.images_client.show_image_file(image_id).data
+        self.assertEqual(image['size'], len(data),
+                         'Image %s reads %d bytes, not its size %d, %s' % (
+                             image_id, len(data), image['size'], when))
+        self.assertEqual(
+            image['os_hash_value'],
+            hashlib.new(image['os_hash_algo'], data).hexdigest(),
+            'Image %s does not read what Glance hashed on upload, %s' % (
+                image_id, when))
 
     def cleanup_volume_snapshots(self, image):
         """Delete the volume snapshots a volume-backed snapshot made."""

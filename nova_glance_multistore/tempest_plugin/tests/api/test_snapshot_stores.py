@@ -1,9 +1,5 @@
 """Which Glance store nova's snapshot and backup images land in."""
 
-import hashlib
-import time
-from urllib import parse
-
 from tempest.common import waiters
 from tempest import config
 from tempest.lib import decorators
@@ -11,6 +7,7 @@ from tempest.lib import exceptions as lib_exc
 
 from nova_glance_multistore.tempest_plugin import store_info
 from nova_glance_multistore.tempest_plugin.tests.api import base
+from nova_glance_multistore.tempest_plugin.tests.api import rbd_checks
 
 CONF = config.CONF
 
@@ -82,7 +79,8 @@ class DedicatedStoreSnapshotTest(base.MultistoreComputeTest):
                            "nova-compute's [glance] store")
 
 
-class CephNativeSnapshotTest(base.MultistoreComputeTest):
+class CephNativeSnapshotTest(rbd_checks.CephNativeChecksMixin,
+                             base.MultistoreComputeTest):
     """rbd disks: the snapshot is an rbd clone filed under the target."""
 
     credentials = ['primary', 'admin']
@@ -96,95 +94,17 @@ class CephNativeSnapshotTest(base.MultistoreComputeTest):
                 '([nova_glance_multistore] ceph_native = False)')
 
     @classmethod
-    def setup_clients(cls):
-        super(CephNativeSnapshotTest, cls).setup_clients()
-        cls.admin_images_client = cls.os_admin.image_client_v2
-        cls.admin_stores_client = (
-            cls.os_admin.nova_glance_multistore.ImageStoresClient())
-
-    @classmethod
     def resource_setup(cls):
         super(CephNativeSnapshotTest, cls).resource_setup()
         cls.target_store = (CONF.nova_glance_multistore.dedicated_store
                             or cls.boot_store)
-        detail = cls.admin_stores_client.info_stores_detail()['stores']
-        target = [s for s in detail if s['id'] == cls.target_store]
-        if not target or target[0].get('type') != 'rbd':
-            raise lib_exc.InvalidConfiguration(
-                'ceph_native is set but the target store %s is not an rbd '
-                'store (stores/detail: %s)'
-                % (cls.target_store,
-                   ', '.join('%s:%s' % (s['id'], s.get('type'))
-                             for s in detail)))
-        cls.target_pool = (target[0].get('properties') or {}).get('pool')
-
-    def _locations(self, image_id):
-        """The image's locations as admin sees them, or skip."""
-        image = self.admin_images_client.show_image(image_id)
-        if image.get('locations'):
-            return image['locations']
-        try:
-            return list(self.admin_stores_client.show_image_locations(
-                image_id))
-        except (lib_exc.NotFound, lib_exc.Forbidden):
-            pass
-        url = image.get('direct_url')
-        if url:
-            # direct_url is the first location; one store holds it.
-            return [{'url': url, 'metadata': {
-                'store': ','.join(sorted(store_info.image_stores(image)))}}]
-        raise self.skipException(
-            'Glance shows no image locations to admin (set '
-            'show_multiple_locations or show_image_direct_url)')
-
-    def _location_imports(self, image_id, urls):
-        """Glance's ``location_import`` tasks for ``urls``, once finished.
-
-        Glance may still be hashing the clone's data when the image is
-        active; wait (``[image] build_timeout``) until each task is done.
-        """
-        deadline = time.time() + CONF.image.build_timeout
-        while True:
-            tasks = self.admin_stores_client.show_image_tasks(
-                image_id)['tasks']
-            found = store_info.location_import_tasks(tasks, urls)
-            if (not found or time.time() > deadline or
-                    all(t['status'] in ('success', 'failure')
-                        for t in found)):
-                return found, tasks
-            time.sleep(CONF.image.build_interval)
+        cls.target_pool = cls.rbd_store_pool(cls.target_store)
 
     @decorators.idempotent_id('fc7eb38b-503c-4cc4-9a14-166a9f540057')
     def test_snapshot_has_rbd_location_in_target_store(self):
         server = self.create_server()
         image = self.snapshot(server['id'])
-        self.assertInStore(image, self.target_store, 'the target store')
-        locations = self._locations(image['id'])
-        rbd = store_info.rbd_locations(locations, self.target_store)
-        self.assertTrue(rbd, 'Image %s has no rbd:// location in store %s: '
-                             '%s' % (image['id'], self.target_store,
-                                     locations))
-        if self.target_pool:
-            # rbd://<fsid>/<pool>/<image>/<snapshot>
-            pools = {parse.urlsplit(loc['url']).path.split('/')[1]
-                     for loc in rbd}
-            self.assertIn(self.target_pool, pools,
-                          'The clone is not in the target store\'s pool')
-        # An upload streamed into the rbd store has an rbd:// location in
-        # the pool too; only a location registered through Glance's
-        # add-location API (nova's ceph-native path) has Glance's
-        # location_import task.
-        found, tasks = self._location_imports(
-            image['id'], [loc['url'] for loc in rbd])
-        self.assertTrue(found, 'Image %s was streamed into store %s, not '
-                               'cloned: Glance ran no location_import task '
-                               'for its location %s (image tasks: %s)' % (
-                                   image['id'], self.target_store,
-                                   rbd, tasks))
-        self.assertEqual(['success'], [t['status'] for t in found],
-                         'Glance did not register the clone %s as the '
-                         'location of image %s: %s' % (
-                             rbd, image['id'], found))
+        self.assertCephNative(image, self.target_store, self.target_pool)
 
 
 class CopyOnWriteSnapshotTest(base.MultistoreComputeTest):
@@ -216,14 +136,9 @@ class CopyOnWriteSnapshotTest(base.MultistoreComputeTest):
                              booted['id'], image['id'], source['id']))
         # The image still reads what Glance hashed when it was registered,
         # though the disk it depends on is deleted.
-        shown = self.images_client.show_image(image['id'])
-        data = self.images_client.show_image_file(image['id']).data
-        self.assertEqual(shown['size'], len(data))
-        self.assertEqual(
-            shown['os_hash_value'],
-            hashlib.new(shown['os_hash_algo'], data).hexdigest(),
-            'Image %s does not read what it held before its source server '
-            'was deleted' % image['id'])
+        self.assertReadsWhatGlanceHashed(
+            image['id'], 'after its source server %s was deleted'
+            % source['id'])
 
 
 class ObjectStoreSnapshotTest(base.MultistoreComputeTest):
@@ -266,13 +181,8 @@ class ObjectStoreSnapshotTest(base.MultistoreComputeTest):
         image = self.snapshot(server['id'])
         self.assertInStore(image, store, 'the store of the base image %s'
                            % base_image['id'])
-        data = self.images_client.show_image_file(image['id']).data
-        self.assertEqual(image['size'], len(data))
-        self.assertEqual(
-            image['os_hash_value'],
-            hashlib.new(image['os_hash_algo'], data).hexdigest(),
-            'Image %s does not read back from store %s what Glance hashed '
-            'on upload' % (image['id'], store))
+        self.assertReadsWhatGlanceHashed(image['id'],
+                                         'from store %s' % store)
 
     @decorators.idempotent_id('0b9e3f38-5a3e-4c8e-9d0c-7f1b8c2e6a41')
     def test_snapshot_follows_base_image_into_each_object_store(self):
