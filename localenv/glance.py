@@ -16,7 +16,7 @@ import urllib.request
 
 from localenv import common
 
-GLANCE_REQUIREMENTS = ['glance==33.0.0', 'glance_store[s3,swift]',
+GLANCE_REQUIREMENTS = ['glance==33.0.0', 'glance_store[s3,swift,cinder]',
                        'python-glanceclient',
                        'gunicorn']
 

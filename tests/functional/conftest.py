@@ -174,7 +174,7 @@ class Guest:
     """A real running (or shut off) guest and the nova Instance for it."""
 
     def __init__(self, compute, libvirtd, image_ref, running=True,
-                 task_state='image_snapshot', seed=None):
+                 task_state='image_snapshot', seed=None, size_mib=None):
         self.compute = compute
         self.libvirtd = libvirtd
         self.instance = compute.make_instance(image_ref,
@@ -182,7 +182,8 @@ class Guest:
         self.disk, self.content = libvirt_env.create_guest_disk(
             os.path.join(compute.instances_path, self.instance.uuid),
             os.path.join(compute.instances_path, '_base'),
-            seed=seed or self.instance.uuid)
+            seed=seed or self.instance.uuid,
+            **({'size_mib': size_mib} if size_mib else {}))
         libvirtd.define_guest(self.instance.name, self.instance.uuid,
                               self.disk, running)
 

@@ -67,6 +67,22 @@ def require_rgw():
         missing('Ceph RGW', reason)
 
 
+def require_cinder():
+    """Ceph, MariaDB, RabbitMQ and the Cinder venv (built from PyPI)."""
+    from localenv import cinder as cinder_env
+    from localenv import mariadb as mariadb_env
+    from localenv import rabbitmq as rabbitmq_env
+    require_ceph()
+    for part, module in (('MariaDB', mariadb_env), ('RabbitMQ', rabbitmq_env)):
+        reason = module.missing_reason()
+        if reason:
+            missing(part, reason)
+    try:
+        return cinder_env.ensure_cinder_venv()
+    except Exception as e:
+        missing('Cinder', 'cannot build its venv: %s' % e)
+
+
 def require_keystone():
     """The Keystone venv (built from PyPI the first time); its path."""
     from localenv import keystone as keystone_env
@@ -98,6 +114,11 @@ def real_ceph():
 @pytest.fixture(scope='session')
 def real_rgw():
     require_rgw()
+
+
+@pytest.fixture(scope='session')
+def real_cinder():
+    return require_cinder()
 
 
 @pytest.fixture(scope='session')
