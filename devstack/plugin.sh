@@ -35,6 +35,7 @@ function _ngm_store_ids {
         ids+=" $(_ngm_words "$NGM_GLANCE_S3_STORES")"
     fi
     ids+=" $(_ngm_words "$NGM_GLANCE_SWIFT_STORES")"
+    ids+=" $(_ngm_cinder_store_ids)"
     if [[ -n "$NGM_GLANCE_HTTP_STORE" ]]; then
         ids+=" $NGM_GLANCE_HTTP_STORE"
     fi
@@ -51,6 +52,16 @@ function _ngm_object_store_ids {
         ids+="${ids:+,}$NGM_GLANCE_SWIFT_STORES"
     fi
     echo "$ids"
+}
+
+# The cinder store ids (words), when Cinder is enabled.
+function _ngm_cinder_store_ids {
+    local entry
+    if is_service_enabled cinder; then
+        for entry in $(_ngm_words "$NGM_GLANCE_CINDER_STORES"); do
+            echo "${entry%%:*}"
+        done
+    fi
 }
 
 # A snapshot takes the ceph-native path only from an rbd-backed guest into
@@ -295,6 +306,28 @@ function _ngm_swift_store {
     iniset $conf $store store_description "Swift store $store"
 }
 
+# A cinder store: volumes of one volume type, made as Glance's service user
+# (its credentials in glance-api.conf, as devstack's own cinder store).
+function _ngm_cinder_store {
+    local conf=$1 store=${2%%:*} type=${2#*:} xtrace
+    iniset $conf $store cinder_volume_type "$type"
+    iniset $conf $store cinder_store_auth_address "$KEYSTONE_SERVICE_URI/v3"
+    iniset $conf $store cinder_store_user_name glance
+    xtrace=$(set +o | grep xtrace)
+    set +o xtrace
+    iniset $conf $store cinder_store_password "$SERVICE_PASSWORD"
+    $xtrace
+    iniset $conf $store cinder_store_project_name "$SERVICE_PROJECT_NAME"
+    iniset $conf $store cinder_store_user_domain_name \
+        "${SERVICE_DOMAIN_NAME:-Default}"
+    iniset $conf $store cinder_store_project_domain_name \
+        "${SERVICE_DOMAIN_NAME:-Default}"
+    iniset $conf $store cinder_mount_point_base \
+        "$NGM_GLANCE_DATA_DIR/cinder-mnt"
+    iniset $conf $store store_description \
+        "Cinder store $store (volume type $type)"
+}
+
 # Glance multi-store with explicit per-store datadirs: devstack's own
 # configure_multiple_file_stores never sets them.
 function configure_ngm_glance {
@@ -326,6 +359,12 @@ function configure_ngm_glance {
         _ngm_swift_store $conf $store
         backends+=", $store:swift"
     done
+    if is_service_enabled cinder; then
+        for store in $(_ngm_words "$NGM_GLANCE_CINDER_STORES"); do
+            _ngm_cinder_store $conf $store
+            backends+=", ${store%%:*}:cinder"
+        done
+    fi
     if [[ -n "$NGM_GLANCE_HTTP_STORE" ]]; then
         iniset $conf $NGM_GLANCE_HTTP_STORE store_description \
             "Read-only http store"
@@ -403,6 +442,9 @@ function configure_ngm_tempest {
         "$(_ngm_object_store_ids)"
     iniset $TEMPEST_CONFIG nova_glance_multistore site_stores \
         "$NGM_SITE_STORES"
+    stores=$(_ngm_cinder_store_ids)
+    iniset $TEMPEST_CONFIG nova_glance_multistore cinder_stores \
+        "$(echo $stores | tr ' ' ',')"
 }
 
 if is_service_enabled nova-glance-multistore; then

@@ -39,6 +39,7 @@ import time
 
 from localenv import ceph as ceph_env
 from localenv import cloud_ceph
+from localenv import cloud_cinder
 from localenv import cloud_databases
 from localenv import cloud_glance
 from localenv import cloud_keystone
@@ -56,7 +57,7 @@ from localenv import processes
 
 CLOUD_REQUIREMENTS = [
     'keystone==30.0.0', 'openstack-placement==16.0.0', 'glance==33.0.0',
-    'glance_store[s3,swift]',
+    'glance_store[s3,swift,cinder]',
     'nova==34.0.0', 'neutron==29.0.0', 'tempest==47.0.0',
     'python-openstackclient', 'uWSGI', 'gunicorn', 'PyMySQL',
     'libvirt-python',
@@ -71,6 +72,7 @@ def ensure_cloud_venv():
 class Cloud(cloud_supervision.SupervisionMixin,
             cloud_databases.DatabasesMixin,
             cloud_ceph.CephMixin,
+            cloud_cinder.CinderMixin,
             cloud_keystone.KeystoneMixin,
             cloud_placement.PlacementMixin,
             cloud_glance.GlanceMixin,
@@ -92,6 +94,7 @@ class Cloud(cloud_supervision.SupervisionMixin,
         self.ceph = (ceph_env.missing_reason() is None if ceph is None
                      else ceph)
         self.ceph_cluster = None
+        self.cinder = None
         # {zone: CephCluster} of the sites after the first.
         self.site_clusters = {}
         self.state_file = os.path.join(workdir, 'state.json')
@@ -127,11 +130,15 @@ class Cloud(cloud_supervision.SupervisionMixin,
                              **cloud_ceph.DEVSTACK_PLUGIN_CEPH_NOVA)
             variables.update(self.site_variables())
             variables.update(self.object_store_variables())
+            variables.update(self.cinder_variables())
         variables.update(self.plugin_overrides)
         variables.update(overrides)
         kwargs = {}
         if compute != cloud_nova.CONTROLLER:
             kwargs['services'] = cloud_sites.SUBNODE_SERVICES
+        elif self.has_cinder():
+            kwargs['services'] = (devstack.DevstackFiles.services +
+                                  cloud_cinder.CINDER_SERVICES)
         return devstack.DevstackFiles(
             data_dir=self.path('data'),
             glance_api_conf=self.path('glance', 'etc', 'glance-api.conf'),
@@ -151,6 +158,7 @@ class Cloud(cloud_supervision.SupervisionMixin,
             ('Ceph (rbd stores)', self._ceph),
             ('keystone', self._keystone),
             ('Ceph RGW (object stores)', self._rgw),
+            ('Cinder (RBD backends)', self._cinder),
             ('placement', self._placement),
             ('Glance (devstack plugin post-config)', self._glance),
             ('neutron (API only)', self._neutron),
@@ -221,6 +229,7 @@ class Cloud(cloud_supervision.SupervisionMixin,
         # QEMU outlives its libvirtd: what is left, by its pid file.
         for daemon in daemons:
             libvirt_env.kill_guest_processes(daemon['workdir'])
+        self.remove_cinder_keyring()
         left = self.running()
         if left:
             raise RuntimeError('still running after down: %s' % ', '.join(

@@ -24,8 +24,9 @@ class GlanceMixin:
                               else []),
             post_config=lambda path: devstack.run_phase(
                 files, 'stack', 'post-config'),
-            extra_conf={'database': {'connection': self.db.url('glance')},
-                        'DEFAULT': {'debug': 'false'}})
+            extra_conf=dict({'database': {
+                'connection': self.db.url('glance')},
+                'DEFAULT': {'debug': 'false'}}, **self.cinder_glance_conf()))
         self.glance = self.component('glance', server)
         self.keystone.endpoint('image', 'glance', server.url)
         self.state['urls']['image'] = server.url

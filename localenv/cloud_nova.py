@@ -91,7 +91,7 @@ class NovaMixin:
         if compute == CONTROLLER and self.default_zone():
             # nova-api's zone for a server that names none.
             defaults['default_schedule_zone'] = self.default_zone()
-        cloud_ini.write_ini(self.nova_conf_of(compute), {
+        cloud_ini.write_ini(self.nova_conf_of(compute), dict({
             'DEFAULT': defaults,
             'api': {'auth_strategy': 'keystone'},
             'api_database': {'connection': self.db.url('nova_api')},
@@ -118,7 +118,7 @@ class NovaMixin:
             'nova_sys_admin': {'helper_command': helper},
             'privsep_osbrick': {'helper_command': helper},
             'vif_plug_ovs_privileged': {'helper_command': helper},
-        })
+        }, **self.cinder_nova_conf()))
 
     def _nova_control(self):
         shutil.copy(os.path.join(self.venv, 'etc', 'nova', 'api-paste.ini'),
@@ -137,6 +137,7 @@ class NovaMixin:
 
     def _nova_compute(self):
         self.start_libvirtd(CONTROLLER)
+        self.define_cinder_secret(CONTROLLER)
         process = self.start_compute()
         self.discover_compute_host(process)
 

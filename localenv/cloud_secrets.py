@@ -30,10 +30,14 @@ class SecretsMixin:
             'MariaDB password': mariadb_env.PASSWORD,
             'RabbitMQ password': rabbitmq_env.PASSWORD,
             'keystone admin password': keystone_env.ADMIN_PASSWORD})
-        for user in cloud_keystone.SERVICE_USERS:
+        for user in cloud_keystone.SERVICE_USERS + ('cinder', 'rgw'):
             found['keystone password of %s' % user] = (
                 keystone_env.service_password(user))
-        found.update(secret_scan.keyring_keys(self.path('ceph')))
+        # Every site's cluster: its keyrings sit beside its ceph.conf.
+        for directory in [self.path('ceph')] + [
+                os.path.dirname(conf) for conf in (self.state or {}).get(
+                    'site_ceph_confs', {}).values()]:
+            found.update(secret_scan.keyring_keys(directory))
         for keys in ('fernet-keys', 'credential-keys'):
             directory = self.path('keystone', keys)
             for name in (sorted(os.listdir(directory))
@@ -57,9 +61,10 @@ class SecretsMixin:
     def check_command_lines(self):
         """Raise when a process we started shows a secret to ``ps``."""
         leaders = {p['pid'] for p in self.running()}
-        guests = libvirt_env.guest_processes(self.path('libvirt'))
-        pids = set(secret_scan.ours(leaders)) | {
-            g['pid'] for g in guests.values()}
+        pids = set(secret_scan.ours(leaders))
+        for daemon in self.state.get('libvirtds', {}).values():
+            guests = libvirt_env.guest_processes(daemon['workdir'])
+            pids |= {g['pid'] for g in guests.values()}
         findings = secret_scan.scan_command_lines(sorted(pids),
                                                   self.secret_values())
         if findings:

@@ -3,7 +3,9 @@
 1. ``localenv.cloud`` up: our driver loaded, Glance multi-store configured
    by the devstack plugin, boot images in a non-default store.
 2. Our tempest plugin's tests and upstream's ``tempest.api.compute.images``
-   and ``test_create_backup`` tests, in one ``tempest run``.
+   and ``test_create_backup`` tests, in one ``tempest run``; then the
+   object and cinder stores' tests (a server booted from an image in each
+   such store snapshots into it).
 3. nova-compute restarted with ``[glance] store`` set: the plugin's
    ``NGM_SNAPSHOT_STORE`` and its post-config and test-config phases
    again (never an edit by hand), then the dedicated-store tests only.
@@ -12,13 +14,12 @@
    (``Cloud.emulate_devstack_plugin_ceph_nova``), with
    ``NGM_SNAPSHOT_STORE`` set to the rbd store; the plugin's post-config
    then computes ``ceph_native = True`` for tempest. Then the
-   ceph-native and dedicated-store tests, and a check outside tempest: a
-   snapshot's clone is in the store's pool, flattened, and nova-compute
-   logged the ceph-native path.
-   Then each site (``localenv.cloud_sites``: site 1 is a second compute
-   host on a second Ceph cluster, in its own availability zone) snapshots
-   a server of its zone ceph-native into its own rbd store
-   (``SiteSnapshotTest``).
+   ceph-native and dedicated-store tests, and a check outside tempest
+   (``localenv.ceph_checks``): a snapshot's clone is in the store's pool,
+   flattened, and nova-compute logged the ceph-native path. Then each
+   site (``localenv.cloud_sites``: site 1 is a second compute host on a
+   second Ceph cluster, in its own availability zone) snapshots a server
+   of its zone ceph-native into its own rbd store (``SiteSnapshotTest``).
 5. Then the plugin's copy-on-write mode (``NGM_CEPH_NATIVE_SNAPSHOT``;
    its post-config sets Ceph up for it), nova-compute restarted: the
    ceph-native and copy-on-write tests (a server booted from a snapshot
@@ -48,13 +49,13 @@ import sys
 import time
 
 from localenv import ceph as ceph_env
+from localenv import ceph_checks
 from localenv import cloud as cloud_env
-from localenv import cloud_ceph
-from localenv import cloud_tempest
 from localenv import common
 from localenv import devstack
 
-PHASE1_REGEX = (r'^(nova_glance_multistore\.(?!.*ObjectStoreSnapshotTest)'
+PHASE1_REGEX = (r'^(nova_glance_multistore\.'
+                r'(?!.*(ObjectStoreSnapshotTest|CinderStoreSnapshotTest))'
                 r'|tempest\.api\.compute\.images\.'
                 r'|tempest\.api\.compute\.servers\.test_server_actions\.'
                 r'.*\.test_create_backup)')
@@ -63,7 +64,8 @@ PHASE3_REGEX = (r'^nova_glance_multistore\.'
                 r'.*(CephNativeSnapshotTest|DedicatedStore)')
 PHASE4_REGEX = (r'^nova_glance_multistore\.'
                 r'.*(CephNativeSnapshotTest|CopyOnWriteSnapshotTest)')
-OBJECT_STORES_REGEX = r'^nova_glance_multistore\..*ObjectStoreSnapshotTest'
+OBJECT_STORES_REGEX = (r'^nova_glance_multistore\.'
+                       r'.*(ObjectStoreSnapshotTest|CinderStoreSnapshotTest)')
 SITES_REGEX = r'^nova_glance_multistore\..*SiteSnapshotTest'
 # The archive file store: writable, neither the default nor the store the
 # boot images are in, so a snapshot there can only come from [glance] store.
@@ -71,7 +73,6 @@ DEDICATED_STORE = 'archive'
 # The rbd store of site 0, on the cloud's first Ceph cluster
 # (localenv.cloud_sites).
 CEPH_NATIVE_STORE = 'ceph-0'
-CEPH_NATIVE_LOG = 'ceph-native snapshot into pool'
 
 # The skips tempest may report here, {phase: {test id regex: why}}; any
 # other skip fails the phase. A class-level skip's id is
@@ -79,9 +80,12 @@ CEPH_NATIVE_LOG = 'ceph-native snapshot into pool'
 PLUGIN_TESTS = r'^(setUpClass \()?nova_glance_multistore\.tempest_plugin\.'
 NO_CINDER = ('no cinder in this cloud ([service_available] cinder = '
              'False): nova-api snapshots volume-backed servers itself')
+# Only when the cloud has no Cinder (no Ceph): see expected_skips().
+NO_CINDER_SKIPS = {
+    PLUGIN_TESTS + r'.*\.VolumeBackedSnapshotTest\b': NO_CINDER,
+}
 EXPECTED_SKIPS = {
     'plugin + upstream': {
-        PLUGIN_TESTS + r'.*\.VolumeBackedSnapshotTest\b': NO_CINDER,
         PLUGIN_TESTS + r'.*\.DedicatedStoreSnapshotTest\b':
             'no [glance] store yet: the dedicated-store and ceph-native '
             'phases run it',
@@ -115,6 +119,20 @@ stream.run(result)
 result.stopTestRun()
 json.dump(skips, sys.stdout)
 '''
+
+
+def expected_skips(cloud, phase_name):
+    """EXPECTED_SKIPS[phase_name], and the skips of what the cloud lacks."""
+    expected = dict(EXPECTED_SKIPS[phase_name])
+    if not cloud.has_cinder():
+        expected.update(NO_CINDER_SKIPS)
+        if phase_name == 'object stores':
+            expected[PLUGIN_TESTS + r'.*\.CinderStoreSnapshotTest\b'] = (
+                NO_CINDER)
+    if phase_name == 'object stores' and not cloud.plugin_object_stores():
+        expected[PLUGIN_TESTS + r'.*\.ObjectStoreSnapshotTest\b'] = (
+            'no radosgw: no object stores')
+    return expected
 
 
 def strict():
@@ -151,10 +169,10 @@ def check_skips(skips, expected):
     return 1 if unexpected else 0
 
 
-def run_tempest(cloud, regex, concurrency, expected_skips):
+def run_tempest(cloud, regex, concurrency, expected):
     """``tempest run`` in the cloud's workspace; 0 if it passed.
 
-    Passed: tempest's exit code 0 and no skip outside ``expected_skips``.
+    Passed: tempest's exit code 0 and no skip outside ``expected``.
     """
     env = dict(os.environ, TEMPEST_CONFIG_DIR=os.path.dirname(
         cloud.tempest_conf), TEMPEST_CONFIG='tempest.conf')
@@ -163,7 +181,7 @@ def run_tempest(cloud, regex, concurrency, expected_skips):
     code = subprocess.run(
         [cloud.bin('tempest'), 'run', '--regex', regex, '--concurrency',
          str(concurrency)], cwd=cloud.tempest_dir, env=env).returncode
-    return check_skips(last_run_skips(cloud), expected_skips) or code
+    return check_skips(last_run_skips(cloud), expected) or code
 
 
 def ceph_phase_skip(missing_reason, strict_mode):
@@ -222,76 +240,6 @@ def use_copy_on_write(cloud):
     cloud.restart_compute()
 
 
-def check_ceph_native(cloud, store, copy_on_write=False):
-    """Outside tempest: one snapshot's clone in the store's pool.
-
-    A server, a snapshot, ``rbd ls`` of the store's pool with the admin
-    keyring, ``rbd info`` (flattened: no parent; copy-on-write: the
-    instance disk's snapshot), nova-compute's log. Then the server and the
-    image are deleted; in copy-on-write mode the deleted server's disk must
-    wait in the trash until the image goes, then be purged (Glance's user
-    may write nova's pool: the plugin's post-config).
-    """
-    pool = cloud.rbd_stores()[store][0]
-    cluster = cloud.ceph_cluster
-    nova_pool = cloud_ceph.DEVSTACK_PLUGIN_CEPH_NOVA['NOVA_CEPH_POOL']
-    server = json.loads(cloud.openstack(
-        'server', 'create', '--flavor', cloud_tempest.FLAVORS[0][0], '--image',
-        cloud.state['images'][0], '--nic', 'none', '--wait', '-f', 'json',
-        'ngm-ceph-native'))['id']
-    image = None
-    try:
-        start = time.monotonic()
-        image = json.loads(cloud.openstack(
-            'server', 'image', 'create', '--wait', '-f', 'json', '--name',
-            'ngm-ceph-native-snap', server))['id']
-        common.log('snapshot of %s: image %s in %.1f s' % (
-            server, image, time.monotonic() - start))
-        listed = cluster.rbd('ls', pool)
-        if image not in listed:
-            raise RuntimeError('no clone %s in pool %s: %s' % (image, pool,
-                                                               listed))
-        parent = cluster.rbd('info', '%s/%s' % (pool, image)).get('parent')
-        common.log('image %s: rbd info parent %s' % (image, parent))
-        disk = '%s_disk' % server
-        if copy_on_write and (parent or {}).get('image') != disk:
-            raise RuntimeError('copy-on-write image %s is not a clone of '
-                               'disk %s/%s: parent %s' % (
-                                   image, nova_pool, disk, parent))
-        if not copy_on_write and parent:
-            raise RuntimeError('flattened image %s has a parent: %s' % (
-                image, parent))
-        with open(cloud.compute_log(), errors='replace') as handle:
-            lines = [line.strip() for line in handle
-                     if CEPH_NATIVE_LOG in line and image in line]
-        if not lines:
-            raise RuntimeError('nova-compute did not log "%s" for %s' % (
-                CEPH_NATIVE_LOG, image))
-        common.log('nova-compute: %s' % lines[-1])
-        if copy_on_write:
-            cloud.openstack('server', 'delete', '--wait', server)
-            server = None
-            trashed = cluster.trash(nova_pool)
-            if trashed.get(disk) != 'USER_PARENT':
-                raise RuntimeError('deleted disk %s is not in the trash of '
-                                   '%s: %s' % (disk, nova_pool, trashed))
-            cloud.openstack('image', 'delete', image)
-            image = None
-            trashed = cluster.trash(nova_pool)
-            if disk in trashed:
-                raise RuntimeError('disk %s stays in the trash of %s after '
-                                   'its last image went: %s' % (
-                                       disk, nova_pool, trashed))
-            common.log('disk %s: trashed while the image lived, purged '
-                       'with it' % disk)
-    finally:
-        if image:
-            cloud.openstack('image', 'delete', image)
-        if server:
-            cloud.openstack('server', 'delete', '--wait', server)
-    return 0
-
-
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt('signal %d' % signum)
 
@@ -336,14 +284,17 @@ def main(argv=None):
             phase('tempest: plugin + upstream compute images/backup',
                   lambda: run_tempest(cloud, args.phase1_regex,
                                       args.concurrency,
-                                      EXPECTED_SKIPS['plugin + upstream']))
-            object_stores = cloud.plugin_object_stores()
+                                      expected_skips(cloud,
+                                                     'plugin + upstream')))
+            object_stores = (cloud.plugin_object_stores() +
+                             cloud.plugin_cinder_stores())
             if object_stores:
-                phase('tempest: snapshots into object stores %s' %
-                      ', '.join(object_stores),
+                phase('tempest: snapshots into object and cinder stores %s'
+                      % ', '.join(object_stores),
                       lambda: run_tempest(cloud, OBJECT_STORES_REGEX,
                                           args.concurrency,
-                                          EXPECTED_SKIPS['object stores']))
+                                          expected_skips(cloud,
+                                                         'object stores')))
             elif cloud.ceph:
                 # Ceph without RGW: the object-store phase cannot run.
                 times.append(('object-store phase: not run (no radosgw)',
@@ -380,8 +331,8 @@ def main(argv=None):
                                               args.concurrency,
                                               EXPECTED_SKIPS['sites']))
                 phase('ceph-native: clone in the pool, nova-compute log',
-                      lambda: check_ceph_native(cloud,
-                                                args.ceph_native_store))
+                      lambda: ceph_checks.check_ceph_native(
+                          cloud, args.ceph_native_store))
                 if not phase('nova-compute with ceph_native_snapshot = '
                              'copy-on-write',
                              lambda: use_copy_on_write(cloud)):
@@ -390,7 +341,7 @@ def main(argv=None):
                                               args.concurrency,
                                               EXPECTED_SKIPS['copy-on-write']))
                     phase('copy-on-write: clone of the disk, trash, purge',
-                          lambda: check_ceph_native(
+                          lambda: ceph_checks.check_ceph_native(
                               cloud, args.ceph_native_store,
                               copy_on_write=True))
     finally:
@@ -403,7 +354,9 @@ def main(argv=None):
             print('%-55s %9.1f  %s' % (name, seconds,
                                        'FAILED' if code else 'ok'))
         print('\nexpected tempest skips (EXPECTED_SKIPS):')
-        for name, expected in EXPECTED_SKIPS.items():
+        for name in EXPECTED_SKIPS:
+            expected = expected_skips(cloud, name) if cloud.state else (
+                EXPECTED_SKIPS[name])
             for regex, why in expected.items():
                 print('  %s: %s\n      %s' % (name, regex, why))
         print('logs: %s' % cloud.path('logs'), flush=True)

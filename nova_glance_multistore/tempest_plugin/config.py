@@ -47,6 +47,13 @@ opts = [
                      'image in each must snapshot into that store (the '
                      'object-store tests run only when this is set and no '
                      'dedicated_store is).'),
+    cfg.ListOpt('cinder_stores',
+                default=[],
+                help='Glance cinder stores: a server booted from an image '
+                     'in each must snapshot into that store, in a Cinder '
+                     'volume of the store\'s volume type (the tests run '
+                     'only when this is set, Cinder is available and no '
+                     'dedicated_store is).'),
     cfg.ListOpt('site_stores',
                 default=[],
                 help='Sites, "availability-zone:store" each: a server in '

@@ -181,3 +181,57 @@ def test_cli_shows_each_cinder_stores_volume_type_and_streams_into_it(
         assert ('OK   store %s (cinder: volume type %s): snapshots stream '
                 'into it with their size' % (store, volume_type)
                 ) in done.stdout.splitlines()
+
+
+def test_devstack_plugin_configures_cinder_stores(cinder, tmp_path):
+    """The plugin's post-config with Cinder enabled, and a real Glance.
+
+    Glance stores into each cinder store, a volume of its type, gone with
+    the image; tempest is told the cinder stores.
+    """
+    from localenv import devstack
+    from tests.functional.test_devstack_plugin import PluginDeployment
+    from tests.functional.test_devstack_plugin import oslo_sections
+    keystone = cinder.keystone
+    plugin = PluginDeployment(
+        tmp_path, NGM_GLANCE_CINDER_STORES='tier1:glance-fast,'
+                                           'tier2:glance-slow',
+        SERVICE_PASSWORD=keystone.passwords['glance'],
+        SERVICE_PROJECT_NAME='service',
+        KEYSTONE_SERVICE_URI=keystone.url[:-len('/v3')])
+    plugin.files.services += ('c-api', 'c-sch', 'c-vol')
+    glance = plugin.glance
+    glance.extra_pythonpath.append(ceph_env.bindings_dir())
+    glance.extra_conf.update(cinder_env.privsep_extra_conf(
+        glance.venv, glance.conf_path))
+    glance.start()
+    try:
+        devstack.run_phase(plugin.files, 'stack', 'test-config')
+        tempest = oslo_sections(plugin.files.tempest_config)
+        assert tempest['nova_glance_multistore']['cinder_stores'] == [
+            'tier1,tier2']
+        data = os.urandom(3 << 20)
+        for store, volume_type in (('tier1', 'glance-fast'),
+                                   ('tier2', 'glance-slow')):
+            image = glance.create_image('plugin-' + store, data, store=store)
+            assert (image['status'], image['stores']) == ('active', store)
+            assert glance.image_data(image['id']) == data
+            volume = image_volume(cinder, image['id'])
+            assert volume['volume_type'] == volume_type
+            glance.delete_image(image['id'])
+            glance.assert_image_gone(image['id'])
+            cinder.wait_volume_gone(volume['id'])
+    finally:
+        glance.stop()
+
+
+def test_devstack_plugin_leaves_cinder_stores_out_without_cinder(tmp_path):
+    from tests.functional.test_devstack_plugin import PluginDeployment
+    from tests.functional.test_devstack_plugin import oslo_sections
+    plugin = PluginDeployment(tmp_path,
+                              NGM_GLANCE_CINDER_STORES='tier1:glance-fast')
+    os.makedirs(os.path.dirname(plugin.files.glance_api_conf), exist_ok=True)
+    plugin.post_config()
+    glance = oslo_sections(plugin.files.glance_api_conf)
+    assert 'cinder' not in glance['DEFAULT']['enabled_backends'][0]
+    assert 'tier1' not in glance

@@ -13,10 +13,47 @@ PHASE1 = tempest_aio.EXPECTED_SKIPS['plugin + upstream']
 PHASE3 = tempest_aio.EXPECTED_SKIPS['ceph-native']
 
 
+class _Cloud:
+    def __init__(self, cinder, object_stores=('fast',)):
+        self.cinder, self.object_stores = cinder, list(object_stores)
+
+    def has_cinder(self):
+        return self.cinder
+
+    def plugin_object_stores(self):
+        return self.object_stores
+
+
+VOLUME_BACKED_SKIP = (
+    'nova_glance_multistore.tempest_plugin.tests.api.test_volume_snapshots.'
+    'VolumeBackedSnapshotTest.test_volume_backed_snapshot[id-1234]',
+    'cinder is not available')
+
+
+def test_volume_backed_skip_is_expected_only_without_cinder():
+    without = tempest_aio.expected_skips(_Cloud(False), 'plugin + upstream')
+    assert tempest_aio.unexpected_skips([VOLUME_BACKED_SKIP], without) == []
+    with_cinder = tempest_aio.expected_skips(_Cloud(True),
+                                             'plugin + upstream')
+    assert tempest_aio.unexpected_skips([VOLUME_BACKED_SKIP],
+                                        with_cinder) == [VOLUME_BACKED_SKIP]
+
+
+def test_store_phase_expects_the_skip_of_what_the_cloud_lacks():
+    cinder_skip = ('setUpClass (nova_glance_multistore.tempest_plugin.tests.'
+                   'api.test_volume_snapshots.CinderStoreSnapshotTest)', 'x')
+    object_skip = ('setUpClass (%s.ObjectStoreSnapshotTest)' % SNAP, 'y')
+    both = [cinder_skip, object_skip]
+    assert tempest_aio.unexpected_skips(both, tempest_aio.expected_skips(
+        _Cloud(True), 'object stores')) == both
+    assert tempest_aio.unexpected_skips(both, tempest_aio.expected_skips(
+        _Cloud(False), 'object stores')) == [object_skip]
+    assert tempest_aio.unexpected_skips(both, tempest_aio.expected_skips(
+        _Cloud(False, ()), 'object stores')) == []
+
+
 def test_expected_skips_pass_as_test_or_class_level_skips():
     skips = [
-        ('%s.VolumeBackedSnapshotTest.test_volume_backed_snapshot'
-         '[id-1234]' % SNAP, 'cinder is not available'),
         ('setUpClass (%s.CephNativeSnapshotTest)' % SNAP,
          'No ceph-native snapshots expected'),
         ('setUpClass (%s.DedicatedStoreSnapshotTest)' % SNAP,
@@ -43,7 +80,8 @@ def test_any_other_skip_is_unexpected():
 
 
 def test_every_expected_skip_says_why():
-    for expected in tempest_aio.EXPECTED_SKIPS.values():
+    for expected in list(tempest_aio.EXPECTED_SKIPS.values()) + [
+            tempest_aio.NO_CINDER_SKIPS]:
         for regex, why in expected.items():
             assert regex.startswith(tempest_aio.PLUGIN_TESTS) and why
 

@@ -120,7 +120,8 @@ def test_plugin_options():
     lists = dict(plugin.NovaGlanceMultistoreTempestPlugin().get_opt_lists())
     assert [o.name for o in lists['nova_glance_multistore']] == [
         'boot_image_store', 'dedicated_store', 'ceph_native',
-        'ceph_native_snapshot', 'object_stores', 'site_stores',
+        'ceph_native_snapshot', 'object_stores', 'cinder_stores',
+        'site_stores',
         'expected_stores']
     assert [o.name for o in lists['service_available']] == [
         'nova_glance_multistore']

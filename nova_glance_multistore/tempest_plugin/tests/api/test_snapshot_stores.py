@@ -188,23 +188,3 @@ class ObjectStoreSnapshotTest(base.MultistoreComputeTest):
     def test_snapshot_follows_base_image_into_each_object_store(self):
         for store in CONF.nova_glance_multistore.object_stores:
             self._assert_snapshot_in(store)
-
-
-class VolumeBackedSnapshotTest(base.MultistoreComputeTest):
-    """nova-api snapshots volume-backed servers: Glance's default store."""
-
-    @classmethod
-    def skip_checks(cls):
-        super(VolumeBackedSnapshotTest, cls).skip_checks()
-        if not CONF.service_available.cinder:
-            raise cls.skipException(
-                'Cinder is not available ([service_available] cinder)')
-
-    @decorators.idempotent_id('46ce160a-fae1-4b37-832e-061180f02d18')
-    def test_volume_backed_snapshot_lands_in_default_store(self):
-        server = self.create_server(volume_backed=True)
-        image = self.snapshot(server['id'])
-        self.cleanup_volume_snapshots(image)
-        self.assertInStore(image, self.default_store,
-                           "Glance's default store (nova-api uploads the "
-                           "empty image of a volume-backed snapshot)")
