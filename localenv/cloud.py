@@ -177,8 +177,10 @@ class Cloud(cloud_supervision.SupervisionMixin,
                 step()
                 self.ensure_running()
                 self.check_command_lines()
-                common.log('cloud: %s done in %.1f s' % (
-                    title, time.monotonic() - began))
+                seconds = time.monotonic() - began
+                self.state.setdefault('step_seconds', []).append(
+                    [title, round(seconds, 1)])
+                common.log('cloud: %s done in %.1f s' % (title, seconds))
         except BaseException:
             common.log('cloud: up failed; stopping what it started')
             self.down()

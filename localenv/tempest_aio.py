@@ -353,6 +353,9 @@ def main(argv=None):
         for name, seconds, code in times:
             print('%-55s %9.1f  %s' % (name, seconds,
                                        'FAILED' if code else 'ok'))
+        print('\n%-55s %9s' % ('cloud up, step', 'seconds'))
+        for title, seconds in (cloud.state or {}).get('step_seconds', []):
+            print('  %-53s %9.1f' % (title, seconds))
         print('\nexpected tempest skips (EXPECTED_SKIPS):')
         for name in EXPECTED_SKIPS:
             expected = expected_skips(cloud, name) if cloud.state else (
