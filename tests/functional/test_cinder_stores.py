@@ -45,8 +45,12 @@ def cinder(tmp_path_factory, real_keystone):
         for service in (database, mq, keystone):
             stack.callback(service.stop)
             service.start()
-        yield stack.enter_context(cinder_env.CinderService(
+        service = stack.enter_context(cinder_env.CinderService(
             str(base / 'cinder'), cluster, keystone, database, mq))
+        assert os.path.exists(service.etc_keyring)
+        yield service
+    # os-brick's keyring was the only file outside the work directories.
+    assert not os.path.exists(service.etc_keyring)
 
 
 @pytest.fixture(scope='module')
