@@ -81,3 +81,30 @@ def test_nova_conf_per_host(tmp_path):
         assert controller[option] != subnode[option]
     assert (sections[cloud_nova.HOST]['oslo_concurrency']['lock_path'] !=
             sections['ngm-site-1']['oslo_concurrency']['lock_path'])
+
+
+def test_cinder_only_when_the_cloud_runs_it(tmp_path):
+    without = _cloud(tmp_path / 'a', ceph_conf='/c0/ceph.conf',
+                     urls={'identity': 'http://127.0.0.1:1/v3'})
+    assert not without.has_cinder()
+    assert without.cinder_variables() == {}
+    assert without.cinder_nova_conf() == {}
+    assert without.plugin_cinder_stores() == []
+    files = without.devstack_files()
+    assert 'c-vol' not in files.services
+    assert 'NGM_GLANCE_CINDER_STORES' not in files.overrides
+
+    cloud = _cloud(tmp_path / 'b', ceph_conf='/c0/ceph.conf',
+                   urls={'identity': 'http://127.0.0.1:1/v3',
+                         'volume': 'http://127.0.0.1:2/v3'})
+    variables = cloud.cinder_variables()
+    assert variables['NGM_GLANCE_CINDER_STORES'] == (
+        'cinder-fast:glance-fast,cinder-slow:glance-slow')
+    assert variables['KEYSTONE_SERVICE_URI'] == 'http://127.0.0.1:1'
+    files = cloud.devstack_files()
+    assert {'c-api', 'c-sch', 'c-vol'} <= set(files.services)
+    assert files.overrides['NGM_GLANCE_CINDER_STORES'] == variables[
+        'NGM_GLANCE_CINDER_STORES']
+    cloud.plugin = {'NGM_GLANCE_CINDER_STORES': variables[
+        'NGM_GLANCE_CINDER_STORES']}
+    assert cloud.plugin_cinder_stores() == ['cinder-fast', 'cinder-slow']
