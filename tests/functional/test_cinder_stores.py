@@ -78,8 +78,10 @@ def cinder_compute(compute, cinder_glance):
     try:
         yield compute
     finally:
+        # Back to the session's Glance: a fresh driver on the default
+        # configuration (clearing the override would leave none at all).
         del compute.overrides[key]
-        compute.clear(*key)
+        compute.start()
 
 
 def _snapshot(compute, glance, libvirtd, kind, store, size_mib=None):

@@ -68,8 +68,10 @@ def object_compute(compute, object_glance):
     try:
         yield compute
     finally:
+        # Back to the session's Glance: a fresh driver on the default
+        # configuration (clearing the override would leave none at all).
         del compute.overrides[key]
-        compute.clear(*key)
+        compute.start()
 
 
 def _objects(gateway, store):
