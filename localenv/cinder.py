@@ -166,6 +166,13 @@ class CinderService:
                                                            'locks')},
             'oslo_messaging_notifications': {'driver': 'noop'},
         }
+        # Running as root: privsep's helper needs no sudo (and sudo's
+        # secure_path would not find the venv's cinder-rootwrap); cinder
+        # inspects downloaded images through it.
+        helper = '%s --config-file %s' % (self.bin('privsep-helper'),
+                                          self.conf)
+        for section in ('cinder_sys_admin', 'privsep_osbrick'):
+            sections[section] = {'helper_command': helper}
         for backend, pool, _ in self.backends:
             sections[backend] = {
                 'volume_driver': 'cinder.volume.drivers.rbd.RBDDriver',

@@ -349,13 +349,14 @@ def main(argv=None):
         # Fails the run when any log of the cloud holds one of its secrets.
         phase('no secret in the cloud\'s logs',
               lambda: len(cloud.scan_logs_for_secrets()))
-        print('\n%-55s %9s  %s' % ('phase', 'seconds', 'result'))
+        width = max([55] + [len(name) for name, _, _ in times])
+        print('\n%-*s %9s  %s' % (width, 'phase', 'seconds', 'result'))
         for name, seconds, code in times:
-            print('%-55s %9.1f  %s' % (name, seconds,
-                                       'FAILED' if code else 'ok'))
-        print('\n%-55s %9s' % ('cloud up, step', 'seconds'))
+            print('%-*s %9.1f  %s' % (width, name, seconds,
+                                      'FAILED' if code else 'ok'))
+        print('\n%-*s %9s' % (width, 'cloud up, step', 'seconds'))
         for title, seconds in (cloud.state or {}).get('step_seconds', []):
-            print('  %-53s %9.1f' % (title, seconds))
+            print('  %-*s %9.1f' % (width - 2, title, seconds))
         print('\nexpected tempest skips (EXPECTED_SKIPS):')
         for name in EXPECTED_SKIPS:
             expected = expected_skips(cloud, name) if cloud.state else (
