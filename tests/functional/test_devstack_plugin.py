@@ -141,7 +141,7 @@ def test_test_config_writes_the_tempest_plugin_options(deployment):
         'boot_image_store': ['cheap'], 'dedicated_store': ['archive'],
         'ceph_native': ['False'], 'ceph_native_snapshot': ['flatten'],
         'expected_stores': ['fast,cheap,archive,web'], 'object_stores': [''],
-        'site_stores': ['']}
+        'cinder_stores': [''], 'site_stores': ['']}
 
 
 def test_default_store_as_boot_store_is_refused(tmp_path):
