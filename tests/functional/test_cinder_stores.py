@@ -72,43 +72,8 @@ def cinder_glance(cinder, tmp_path_factory):
 @pytest.fixture
 def cinder_compute(compute, cinder_glance):
     """The compute host asking the Glance of cinder stores."""
-    key = ('glance', 'api_servers')
-    compute.overrides[key] = [cinder_glance.url]
-    compute.start()
-    try:
+    with env.compute_on_glance(compute, cinder_glance):
         yield compute
-    finally:
-        # Back to the session's Glance: a fresh driver on the default
-        # configuration (clearing the override would leave none at all).
-        del compute.overrides[key]
-        compute.start()
-
-
-def _snapshot(compute, glance, libvirtd, kind, store, size_mib=None):
-    base = glance.create_image('base', os.urandom(4096), store='reliable')
-    compute.set('glance', 'store', store)  # reset after each test
-    guest = env.Guest(compute, libvirtd, base['id'],
-                      running=kind != 'shelve', size_mib=size_mib)
-    try:
-        image_id = guest.snapshot(kind)
-    finally:
-        libvirtd.remove_guest(guest.instance.name)
-    glance.delete_image(base['id'])
-    return guest, image_id
-
-
-def assert_guest_bytes(glance, image_id, guest, workdir):
-    """Glance reads back the guest's disk (raw or qcow2), and its size."""
-    image = glance.image(image_id)
-    data, content = env.image_raw_content(glance, image_id, workdir)
-    assert image['size'] == len(data) > 0
-    view = memoryview(content)
-    assert view[:len(guest.content)] == guest.content
-    zeros = bytes(1 << 20)
-    for start in range(len(guest.content), len(view), len(zeros)):
-        chunk = view[start:start + len(zeros)]
-        assert chunk == zeros[:len(chunk)], 'non-zero bytes at %d' % start
-    return image
 
 
 def image_volume(cinder, image_id):
@@ -124,9 +89,10 @@ def image_volume(cinder, image_id):
 def test_image_lands_in_a_volume_of_the_stores_type_and_leaves_none(
         cinder_compute, cinder_glance, cinder, libvirtd, tmp_path, store,
         kind):
-    guest, image_id = _snapshot(cinder_compute, cinder_glance, libvirtd,
-                                kind, store)
-    image = assert_guest_bytes(cinder_glance, image_id, guest, str(tmp_path))
+    guest, image_id = env.snapshot_into(cinder_compute, cinder_glance,
+                                        libvirtd, kind, store)
+    image = env.assert_guest_bytes(cinder_glance, image_id, guest,
+                                   str(tmp_path))
     assert (image['status'], image['stores']) == ('active', store)
     volume = image_volume(cinder, image_id)
     assert volume['volume_type'] == VOLUME_TYPES[store]
@@ -148,11 +114,13 @@ def test_image_larger_than_a_gib_lands_whole_in_one_volume_of_its_size(
     # written part).
     cinder_compute.set('libvirt', 'snapshot_image_format', 'raw')
     try:
-        guest, image_id = _snapshot(cinder_compute, cinder_glance, libvirtd,
-                                    'snapshot', 'slow', size_mib=1100)
+        guest, image_id = env.snapshot_into(cinder_compute, cinder_glance,
+                                            libvirtd, 'snapshot', 'slow',
+                                            size_mib=1100)
     finally:
         cinder_compute.clear('libvirt', 'snapshot_image_format')
-    image = assert_guest_bytes(cinder_glance, image_id, guest, str(tmp_path))
+    image = env.assert_guest_bytes(cinder_glance, image_id, guest,
+                                   str(tmp_path))
     assert (image['status'], image['stores']) == ('active', 'slow')
     assert image['size'] > 1 << 30
     volume = image_volume(cinder, image_id)

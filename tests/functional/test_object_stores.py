@@ -62,16 +62,8 @@ def object_glance(gateway, tmp_path_factory):
 @pytest.fixture
 def object_compute(compute, object_glance):
     """The compute host asking the Glance of object stores."""
-    key = ('glance', 'api_servers')
-    compute.overrides[key] = [object_glance.url]
-    compute.start()
-    try:
+    with env.compute_on_glance(compute, object_glance):
         yield compute
-    finally:
-        # Back to the session's Glance: a fresh driver on the default
-        # configuration (clearing the override would leave none at all).
-        del compute.overrides[key]
-        compute.start()
 
 
 def _objects(gateway, store):
@@ -79,28 +71,6 @@ def _objects(gateway, store):
     bucket = ('glance-%s' if store.startswith('swift') else
               'bucket-for-%s') % store
     return gateway.objects(bucket)
-
-
-def _snapshot(object_compute, object_glance, libvirtd, kind, store):
-    base = object_glance.create_image('base', os.urandom(4096),
-                                      store='reliable')
-    object_compute.set('glance', 'store', store)  # reset after each test
-    guest = env.Guest(object_compute, libvirtd, base['id'],
-                      running=kind != 'shelve')
-    try:
-        image_id = guest.snapshot(kind)
-    finally:
-        libvirtd.remove_guest(guest.instance.name)
-    object_glance.delete_image(base['id'])
-    return guest, image_id
-
-
-def _assert_bytes_of_guest(glance, image_id, guest, workdir):
-    data, content = env.image_raw_content(glance, image_id, workdir)
-    assert glance.image(image_id)['size'] == len(data) > 0
-    assert content[:len(guest.content)] == guest.content
-    assert not content[len(guest.content):].strip(b'\0')
-    return len(data)
 
 
 def _assert_gone_from_rgw(gateway, glance, image_id, store):
@@ -117,12 +87,12 @@ def _assert_gone_from_rgw(gateway, glance, image_id, store):
 def test_image_lands_in_the_object_store_and_leaves_nothing(
         object_compute, object_glance, gateway, libvirtd, tmp_path, kind,
         store):
-    guest, image_id = _snapshot(object_compute, object_glance, libvirtd,
-                                kind, store)
-    image = object_glance.image(image_id)
+    guest, image_id = env.snapshot_into(object_compute, object_glance,
+                                        libvirtd, kind, store)
+    image = env.assert_guest_bytes(object_glance, image_id, guest,
+                                   str(tmp_path))
     assert (image['status'], image['stores']) == ('active', store)
-    size = _assert_bytes_of_guest(object_glance, image_id, guest,
-                                  str(tmp_path))
+    size = image['size']
     objects = _objects(gateway, store)
     if store.startswith('swift'):
         # A manifest and its segments; together, the image.
@@ -142,8 +112,8 @@ def test_s3_upload_carries_its_size_so_glance_uses_multipart(
 
     Sized, it uploads parts: the object's etag ends in ``-<parts>``.
     """
-    _, image_id = _snapshot(object_compute, object_glance, libvirtd,
-                            'snapshot', 'fast')
+    _, image_id = env.snapshot_into(object_compute, object_glance,
+                                    libvirtd, 'snapshot', 'fast')
     size = object_glance.image(image_id)['size']
     assert size > 1 << 20  # over fast's large_object_size
     etag = gateway.etags('bucket-for-fast')[image_id]
@@ -158,8 +128,8 @@ def test_swift_upload_with_a_short_last_segment_does_not_hang(
     Sized, glance_store 5.7 declares the short last segment full length
     and RGW waits for bytes that never come (Glance: 500 after ~67 s).
     """
-    _, image_id = _snapshot(object_compute, object_glance, libvirtd,
-                            'snapshot', 'swift-0')
+    _, image_id = env.snapshot_into(object_compute, object_glance,
+                                    libvirtd, 'snapshot', 'swift-0')
     size = object_glance.image(image_id)['size']
     assert size > SWIFT_UNIT and size % SWIFT_UNIT, size
     objects = _objects(gateway, 'swift-0')
