@@ -168,12 +168,21 @@ class CephMixin:
             'mon': 'profile rbd',
             'osd': ', '.join('profile rbd pool=%s' % p
                              for p in [pool] + store_pools)})
+        self.define_libvirt_ceph_secret(compute, conf, user,
+                                        variables['CINDER_CEPH_UUID'])
+        files = self.devstack_files(compute=compute, CEPH_CONF_FILE=conf,
+                                    **variables)
+        devstack.run_script(files, DEVSTACK_PLUGIN_CEPH_NOVA_CONF)
+
+    def define_libvirt_ceph_secret(self, compute, conf, user, secret_uuid):
+        """A cephx user's key in the host's libvirtd, as ``secret_uuid``.
+
+        devstack-plugin-ceph's ``import_libvirt_secret_ceph``: the secret
+        rbd disks and volumes name in their libvirt XML.
+        """
         key = common.register_secret(self.run(
             'ceph', '-c', conf, 'auth', 'get-key', 'client.%s' % user).strip(),
             'cephx key of client.%s' % user)
         libvirt_env.define_ceph_secret(
-            self.state['libvirtds'][compute.host]['uri'],
-            variables['CINDER_CEPH_UUID'], 'client.%s secret' % user, key)
-        files = self.devstack_files(compute=compute, CEPH_CONF_FILE=conf,
-                                    **variables)
-        devstack.run_script(files, DEVSTACK_PLUGIN_CEPH_NOVA_CONF)
+            self.state['libvirtds'][compute.host]['uri'], secret_uuid,
+            'client.%s secret' % user, key)

@@ -16,7 +16,6 @@ from localenv import cinder as cinder_env
 from localenv import common
 from localenv import devstack
 from localenv import keystone as keystone_env
-from localenv import libvirt as libvirt_env
 
 # The cloud's cinder stores: id -> volume type (localenv.cinder's tiers).
 CINDER_STORES = {'cinder-fast': 'glance-fast', 'cinder-slow': 'glance-slow'}
@@ -87,14 +86,9 @@ class CinderMixin:
         """Cinder's cephx key in the host's libvirtd (volume attachments)."""
         if not self.has_cinder():
             return
-        key = common.register_secret(self.run(
-            'ceph', '-c', self.state['ceph_conf'], 'auth', 'get-key',
-            'client.%s' % cinder_env.USER).strip(), 'cephx key of client.%s'
-            % cinder_env.USER)
-        libvirt_env.define_ceph_secret(
-            self.state['libvirtds'][compute.host]['uri'],
-            self.state['cinder_secret_uuid'],
-            'client.%s secret' % cinder_env.USER, key)
+        self.define_libvirt_ceph_secret(compute, self.state['ceph_conf'],
+                                        cinder_env.USER,
+                                        self.state['cinder_secret_uuid'])
 
     def remove_cinder_keyring(self):
         """os-brick's global keyring file, if this cloud left one."""

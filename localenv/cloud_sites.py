@@ -16,6 +16,7 @@ aggregate); a server that names no zone goes to site 0
 
 import dataclasses
 
+from localenv import cloud_ceph
 from localenv import cloud_nova
 from localenv import common
 from localenv import devstack
@@ -75,7 +76,8 @@ class SitesMixin:
         """Each site's rbd store on its own cluster, for the plugin."""
         if not self.state.get('site_ceph_confs'):
             return {}
-        pool = 'images'
+        # Each cluster's devstack-plugin-ceph Glance pool (start_cluster).
+        pool = cloud_ceph.DEVSTACK_PLUGIN_CEPH_GLANCE['GLANCE_CEPH_POOL']
         return {'NGM_GLANCE_RBD_STORES': ','.join(
             '%s:%s:%s' % (site.store, pool, self.site_ceph_conf(site))
             for site in SITES)}

@@ -258,3 +258,69 @@ class MultistoreComputeTest(StoresClientMixin, base.BaseV2ComputeTest):
             self.addCleanup(client.wait_for_resource_deletion, snapshot_id)
             self.addCleanup(test_utils.call_and_ignore_notfound_exc,
                             client.delete_snapshot, snapshot_id)
+
+
+class BaseImageStoresTest(MultistoreComputeTest):
+    """Stores of some types, each named by an option: snapshots follow in.
+
+    A server booted from an image in one of them snapshots into it, and
+    the image reads back what Glance hashed. Subclasses name the option
+    (``stores_option``, a list in ``[nova_glance_multistore]``), the
+    store types it may name, and may check more of each stores/detail
+    entry (``check_store_entry``).
+    """
+
+    credentials = ['primary', 'admin']
+    stores_option = None
+    store_types = ()
+
+    @classmethod
+    def target_stores(cls):
+        return getattr(CONF.nova_glance_multistore, cls.stores_option)
+
+    @classmethod
+    def skip_checks(cls):
+        super(BaseImageStoresTest, cls).skip_checks()
+        group = CONF.nova_glance_multistore
+        if not cls.target_stores():
+            raise cls.skipException(
+                'No %s to test ([nova_glance_multistore] %s is empty)' % (
+                    cls.stores_option.replace('_', ' '), cls.stores_option))
+        if group.dedicated_store:
+            raise cls.skipException(
+                'nova-compute sends every image to the dedicated store %s'
+                % group.dedicated_store)
+
+    @classmethod
+    def setup_clients(cls):
+        super(BaseImageStoresTest, cls).setup_clients()
+        cls.admin_stores_client = (
+            cls.os_admin.nova_glance_multistore.ImageStoresClient())
+
+    @classmethod
+    def check_stores(cls):
+        detail = {s['id']: s for s in
+                  cls.admin_stores_client.info_stores_detail()['stores']}
+        for store in cls.target_stores():
+            entry = detail.get(store) or {}
+            if entry.get('type') not in cls.store_types:
+                raise lib_exc.InvalidConfiguration(
+                    '%s names %s, which is %s in Glance, not a store of '
+                    'type %s' % (cls.stores_option, store, entry.get('type'),
+                                 ' or '.join(cls.store_types)))
+            cls.check_store_entry(store, entry)
+
+    @classmethod
+    def check_store_entry(cls, store, entry):
+        """Hook: more preconditions on one store's stores/detail entry."""
+
+    def snapshot_following_base_image(self, store):
+        """A snapshot of a server booted from an image in ``store``."""
+        base_image = self.create_store_image(store)
+        server = self.create_server(image_id=base_image['id'])
+        image = self.snapshot(server['id'])
+        self.assertInStore(image, store, 'the store of the base image %s'
+                           % base_image['id'])
+        self.assertReadsWhatGlanceHashed(image['id'],
+                                         'from store %s' % store)
+        return image

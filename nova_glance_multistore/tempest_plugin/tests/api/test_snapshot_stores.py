@@ -141,50 +141,13 @@ class CopyOnWriteSnapshotTest(base.MultistoreComputeTest):
             % source['id'])
 
 
-class ObjectStoreSnapshotTest(base.MultistoreComputeTest):
+class ObjectStoreSnapshotTest(base.BaseImageStoresTest):
     """S3 and Swift stores: the snapshot follows its base image in, whole."""
 
-    credentials = ['primary', 'admin']
-
-    @classmethod
-    def skip_checks(cls):
-        super(ObjectStoreSnapshotTest, cls).skip_checks()
-        group = CONF.nova_glance_multistore
-        if not group.object_stores:
-            raise cls.skipException(
-                'No object stores to test ([nova_glance_multistore] '
-                'object_stores is empty)')
-        if group.dedicated_store:
-            raise cls.skipException(
-                'nova-compute sends every image to the dedicated store %s'
-                % group.dedicated_store)
-
-    @classmethod
-    def setup_clients(cls):
-        super(ObjectStoreSnapshotTest, cls).setup_clients()
-        cls.admin_stores_client = (
-            cls.os_admin.nova_glance_multistore.ImageStoresClient())
-
-    @classmethod
-    def check_stores(cls):
-        detail = {s['id']: s.get('type') for s in
-                  cls.admin_stores_client.info_stores_detail()['stores']}
-        for store in CONF.nova_glance_multistore.object_stores:
-            if detail.get(store) not in ('s3', 'swift'):
-                raise lib_exc.InvalidConfiguration(
-                    'object_stores names %s, which is %s in Glance, not an '
-                    's3 or swift store' % (store, detail.get(store)))
-
-    def _assert_snapshot_in(self, store):
-        base_image = self.create_store_image(store)
-        server = self.create_server(image_id=base_image['id'])
-        image = self.snapshot(server['id'])
-        self.assertInStore(image, store, 'the store of the base image %s'
-                           % base_image['id'])
-        self.assertReadsWhatGlanceHashed(image['id'],
-                                         'from store %s' % store)
+    stores_option = 'object_stores'
+    store_types = ('s3', 'swift')
 
     @decorators.idempotent_id('0b9e3f38-5a3e-4c8e-9d0c-7f1b8c2e6a41')
     def test_snapshot_follows_base_image_into_each_object_store(self):
         for store in CONF.nova_glance_multistore.object_stores:
-            self._assert_snapshot_in(store)
+            self.snapshot_following_base_image(store)

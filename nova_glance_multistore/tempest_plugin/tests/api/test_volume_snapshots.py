@@ -12,48 +12,37 @@ from nova_glance_multistore.tempest_plugin.tests.api import base
 CONF = config.CONF
 
 
-class CinderStoreSnapshotTest(base.MultistoreComputeTest):
+class CinderStoreSnapshotTest(base.BaseImageStoresTest):
     """Cinder stores: the snapshot follows its base image into a volume."""
 
-    credentials = ['primary', 'admin']
+    stores_option = 'cinder_stores'
+    store_types = ('cinder',)
 
     @classmethod
     def skip_checks(cls):
         super(CinderStoreSnapshotTest, cls).skip_checks()
-        group = CONF.nova_glance_multistore
-        if not group.cinder_stores:
-            raise cls.skipException(
-                'No cinder stores to test ([nova_glance_multistore] '
-                'cinder_stores is empty)')
         if not CONF.service_available.cinder:
             raise cls.skipException(
                 'Cinder is not available ([service_available] cinder)')
-        if group.dedicated_store:
-            raise cls.skipException(
-                'nova-compute sends every image to the dedicated store %s'
-                % group.dedicated_store)
 
     @classmethod
     def setup_clients(cls):
         super(CinderStoreSnapshotTest, cls).setup_clients()
-        cls.admin_stores_client = (
-            cls.os_admin.nova_glance_multistore.ImageStoresClient())
         cls.admin_volumes_client = cls.os_admin.volumes_client_latest
 
     @classmethod
     def check_stores(cls):
-        detail = {s['id']: s for s in
-                  cls.admin_stores_client.info_stores_detail()['stores']}
         cls.volume_types = {}
-        for store in CONF.nova_glance_multistore.cinder_stores:
-            entry = detail.get(store) or {}
-            volume_type = (entry.get('properties') or {}).get('volume_type')
-            if entry.get('type') != 'cinder' or not volume_type:
-                raise lib_exc.InvalidConfiguration(
-                    'cinder_stores names %s, which is not a cinder store '
-                    'with a volume type in Glance (stores/detail: %s)'
-                    % (store, entry or 'not listed'))
-            cls.volume_types[store] = volume_type
+        super(CinderStoreSnapshotTest, cls).check_stores()
+
+    @classmethod
+    def check_store_entry(cls, store, entry):
+        volume_type = (entry.get('properties') or {}).get('volume_type')
+        if not volume_type:
+            raise lib_exc.InvalidConfiguration(
+                'cinder store %s has no volume type in Glance (stores/'
+                'detail: %s)' % (store, entry))
+        cls.volume_types[store] = volume_type
 
     def _image_volume(self, image_id):
         """The Cinder volume holding the image (Glance names it)."""
@@ -66,13 +55,7 @@ class CinderStoreSnapshotTest(base.MultistoreComputeTest):
         return volumes[0]
 
     def _assert_snapshot_in(self, store):
-        base_image = self.create_store_image(store)
-        server = self.create_server(image_id=base_image['id'])
-        image = self.snapshot(server['id'])
-        self.assertInStore(image, store, 'the store of the base image %s'
-                           % base_image['id'])
-        self.assertReadsWhatGlanceHashed(image['id'],
-                                         'from cinder store %s' % store)
+        image = self.snapshot_following_base_image(store)
         volume = self._image_volume(image['id'])
         self.assertEqual(self.volume_types[store], volume['volume_type'],
                          'Image %s of store %s is in volume %s of type %s'
