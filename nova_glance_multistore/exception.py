@@ -15,7 +15,20 @@ class GlanceMultistoreError(nova_exception.NovaException):
 
 class StoreRefused(GlanceMultistoreError, nova_exception.Invalid):
     msg_fmt = ("Image %(image_id)s cannot be uploaded to Glance store "
-               "%(store)s: %(reason)s. Valid stores: %(valid_stores)s.")
+               "%(store)s (chosen by %(source)s): %(reason)s. Valid stores: "
+               "%(valid_stores)s.")
+
+
+class StoreNotSelectable(StoreRefused):
+    """A user named a store the operator does not let users choose.
+
+    Never replaced by Glance's default store (``on_unusable_store``): the
+    user asked for this one, so the snapshot fails and says why.
+    """
+
+    msg_fmt = ("Image %(image_id)s cannot be uploaded to Glance store "
+               "%(store)s (chosen by %(source)s): users may not choose that "
+               "store. Stores users may choose: %(allowed)s.")
 
 
 class StoreCatalogUnavailable(GlanceMultistoreError):

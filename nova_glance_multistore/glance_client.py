@@ -43,7 +43,7 @@ class GlanceFacts:
         except glanceclient.exc.HTTPNotFound:
             return None
         except glanceclient.exc.HTTPException as e:
-            raise exception.StoreCatalogUnavailable(reason=_http_reason(e))
+            raise exception.StoreCatalogUnavailable(reason=http_reason(e))
         except Exception as e:
             # A malformed or truncated answer surfaces as anything from a
             # TypeError to a "connection" error (requests' JSON errors are
@@ -80,6 +80,19 @@ class GlanceFacts:
         if isinstance(stores, str):
             return [s.strip() for s in stores.split(',') if s.strip()]
         return [s for s in stores if isinstance(s, str)]
+
+    def copy_image(self, context, image_id, stores):
+        """Glance's copy-image import of an active image into ``stores``.
+
+        Best effort on Glance's side too (``all_stores_must_succeed``
+        false): each store that fails is listed in the image's
+        ``os_glance_failed_import``.
+        """
+        self._call(context, 'post', '/v2/images/%s/import' % image_id,
+                   controller='http_client',
+                   data={'method': {'name': 'copy-image'},
+                         'stores': list(stores),
+                         'all_stores_must_succeed': False})
 
     DELETED = 'deleted'
     KEPT = 'kept'  # gone already, or holds data
@@ -123,7 +136,7 @@ class GlanceFacts:
                 glanceclient.exc.HTTPForbidden) as e:
             LOG.warning('Glance refused to delete unfinished image '
                         '%(image_id)s with these credentials: %(error)s',
-                        {'image_id': image_id, 'error': _http_reason(e)},
+                        {'image_id': image_id, 'error': http_reason(e)},
                         instance=instance)
             return self.REFUSED
         except Exception as e:
@@ -133,7 +146,7 @@ class GlanceFacts:
             return self.FAILED
 
 
-def _http_reason(error):
+def http_reason(error):
     code = getattr(error, 'code', None)
     details = getattr(error, 'details', None) or str(error)
     return 'HTTP %s: %s' % (code, details) if code else details

@@ -13,11 +13,19 @@ from oslo_config import cfg
 GLANCE_GROUP = 'glance'
 GROUP = 'glance_multistore'
 
-glance_multistore_group = cfg.OptGroup(
-    GROUP,
-    title='Store-aware image uploads',
-    help='How nova-compute chooses the Glance store for the images it '
-         'uploads for instance snapshots, backups and shelves.')
+
+def _group():
+    """A new OptGroup each time it is registered.
+
+    oslo.config copies a registered group shallowly: one shared object
+    would share its options' overrides between every ConfigOpts.
+    """
+    return cfg.OptGroup(
+        GROUP,
+        title='Store-aware image uploads',
+        help='How nova-compute chooses the Glance store for the images it '
+             'uploads for instance snapshots, backups and shelves.')
+
 
 store_opt = cfg.StrOpt(
     'store',
@@ -80,6 +88,52 @@ What nova-compute does when the store chosen for an upload (``[glance]
 store``, or one chosen by a hook) is not usable: unknown to Glance,
 read-only, reserved for Glance's own use (``os_glance_*``), or multi-store
 is not enabled in Glance.
+"""),
+    cfg.ListOpt(
+        'user_selectable_stores',
+        default=[],
+        help="""
+Glance stores a user may choose for the snapshots, backups and shelves of
+a server, by setting the server metadata key
+``glance_multistore:snapshot_store`` (``openstack server set --property
+glance_multistore:snapshot_store=STORE SERVER``). The user's choice comes
+first, before the flavor's extra spec and ``[glance] store``.
+
+Empty (default): users may not choose. A server whose metadata names a
+store that is not listed here cannot be snapshotted: the snapshot fails
+with an error on the instance action that names the allowed stores, and
+the image nova-api queued is deleted; ``on_unusable_store`` does not
+apply. Each store listed must be a writable Glance store
+(``nova-glance-multistore check``).
+"""),
+    cfg.ListOpt(
+        'copy_to_stores',
+        default=[],
+        help="""
+Glance stores every snapshot, backup and shelve image of this host is also
+copied to once its upload is active (for instance a central store for the
+snapshots of an edge site). The copy is Glance's ``copy-image`` import,
+made with nova's service user (``[service_user]``: Glance's ``copy_image``
+policy needs the admin role by default), and is best effort: a copy that
+fails leaves the image active in its first store, is logged with the image
+id and shows in the image's ``os_glance_failed_import`` property
+(``nova-glance-multistore image IMAGE_ID``). A flavor's extra spec
+``glance_multistore:copy_to_stores`` (comma separated, may be empty)
+replaces this list for its servers.
+
+Glance must list ``copy-image`` in ``enabled_import_methods`` and have a
+staging store (``[os_glance_staging_store]``). A store that is unknown to
+Glance or read-only is skipped with an ERROR.
+"""),
+    cfg.IntOpt(
+        'copy_wait_timeout',
+        default=600,
+        min=1,
+        help="""
+Seconds a copy to ``copy_to_stores`` waits in the background for its image
+to become active (a ceph-native snapshot's location is added by a Glance
+task) before it is given up with an ERROR. The snapshot does not wait for
+its copies.
 """),
     cfg.ListOpt(
         'rbd_store_locations',
@@ -186,8 +240,8 @@ def register_opts(conf):
     another plugin) defines it, registering ours would raise
     DuplicateOptError, so theirs is used instead.
     """
-    conf.register_group(glance_multistore_group)
-    conf.register_opts(OPTS, group=glance_multistore_group)
+    conf.register_group(_group())
+    conf.register_opts(OPTS, group=GROUP)
     conf.register_group(cfg.OptGroup(GLANCE_GROUP))
     if not _has_opt(conf, GLANCE_GROUP, store_opt.dest):
         conf.register_opt(store_opt, group=GLANCE_GROUP)
@@ -204,5 +258,5 @@ def list_opts():
     """Options for oslo-config-generator, as deep copies."""
     return [
         (GLANCE_GROUP, copy.deepcopy(GLANCE_OPTS)),
-        (glance_multistore_group, copy.deepcopy(OPTS)),
+        (_group(), copy.deepcopy(OPTS)),
     ]

@@ -2,7 +2,8 @@
 
 The rules, in order:
 
-1. ``[glance] store`` when it is set.
+1. A store someone asked for (``store_policy``: the user's server metadata
+   within the allowed stores, the flavor's extra spec, ``[glance] store``).
 2. The store that holds the instance's base image (Glance ignores
    ``X-OpenStack-Base-Image-Ref``, so we resolve it): Glance's default store
    when it is among them, else the first writable one in Glance's order.
@@ -31,6 +32,12 @@ class UploadTarget:
     # The store's stores/detail entry (type, properties), None if unknown:
     # how the upload is framed (upload_framing).
     store_detail: object = dataclasses.field(default=None, compare=False)
+    # Who chose the store, for errors: "flavor m1 extra spec ...".
+    source: object = dataclasses.field(default=None, compare=False)
+    # Stores the image is copied to once it is active (image_copies), and
+    # who named them.
+    copy_to: tuple = ()
+    copy_source: object = dataclasses.field(default=None, compare=False)
 
     def headers(self):
         """Headers for the upload request of this image only."""
@@ -61,11 +68,12 @@ def _default_target(stores, reason, base_image_ref):
                         base_image_ref)
 
 
-def resolve_target_store(configured_store, base_image_ref,
+def resolve_target_store(requested, base_image_ref,
                          base_image_stores, stores):
     """Decide the target store of one upload.
 
-    :param configured_store: ``[glance] store`` or None.
+    :param requested: a ``store_policy.StoreRequest`` (user, flavor,
+        ``[glance] store``), or None when nobody named a store.
     :param base_image_ref: the instance's base image id, or None.
     :param base_image_stores: the ids of the stores holding the base image,
         an empty list when it has none, or None when the base image could
@@ -74,9 +82,9 @@ def resolve_target_store(configured_store, base_image_ref,
         off.
     :returns: an UploadTarget; it is not validated here.
     """
-    if configured_store:
-        return UploadTarget(configured_store, 'configured [glance] store',
-                            base_image_ref)
+    if requested is not None:
+        return UploadTarget(requested.store, requested.source,
+                            base_image_ref, source=requested.source)
     if stores is None:
         return UploadTarget(None, "multi-store is off in Glance: Glance's "
                             'own choice', base_image_ref)

@@ -20,8 +20,10 @@ from nova_glance_multistore import glance_client
 from nova_glance_multistore.hooks import base
 from nova_glance_multistore.hooks import pipeline as pipeline_mod
 from nova_glance_multistore import image_api
+from nova_glance_multistore import image_copies
 from nova_glance_multistore import pending_cleanups
 from nova_glance_multistore import store_details
+from nova_glance_multistore import store_policy
 from nova_glance_multistore import stores as stores_mod
 from nova_glance_multistore import target as target_mod
 from nova_glance_multistore import validation
@@ -47,6 +49,7 @@ class StoreAwareUploads:
             self.glance.stores_info,
             conf.glance_multistore.stores_cache_ttl)
         self.pipeline = pipeline or pipeline_mod.UploadHookPipeline(conf)
+        self.copies = image_copies.ImageCopies(conf, self.glance)
         # What an outage kept us from cleaning up, kept across restarts.
         self.pending = pending or pending_cleanups.PendingCleanups(
             conf.glance_multistore.pending_cleanups_file)
@@ -92,11 +95,19 @@ class StoreAwareUploads:
                                        request.stores)
         except exception.StoreRefused as refused:
             upload_target = self._fall_back(request, upload_target, refused)
+        if upload_target.copy_to:
+            upload_target = dataclasses.replace(
+                upload_target, copy_to=tuple(image_copies.usable_copy_stores(
+                    image_id, upload_target, request.stores, instance)))
         LOG.info('%(kind)s image %(image_id)s goes to Glance store '
-                 '%(store)s (%(reason)s).',
+                 '%(store)s (%(reason)s)%(copies)s.',
                  {'kind': request.kind.capitalize(), 'image_id': image_id,
                   'store': upload_target.store or "(Glance's choice)",
-                  'reason': upload_target.reason}, instance=instance)
+                  'reason': upload_target.reason,
+                  'copies': ', then is copied to %s (%s)' % (
+                      ', '.join(upload_target.copy_to),
+                      upload_target.copy_source)
+                  if upload_target.copy_to else ''}, instance=instance)
         return upload_target
 
     def _fall_back(self, request, upload_target, refused):
@@ -108,9 +119,11 @@ class StoreAwareUploads:
                     'because [glance_multistore] on_unusable_store = '
                     'default.', {'error': refused, 'default': default.id},
                     instance=request.instance)
-        return target_mod.UploadTarget(
-            default.id, 'fallback: %s' % refused.format_message(),
-            request.base_image_ref)
+        return dataclasses.replace(
+            upload_target, store=default.id,
+            reason='fallback: %s' % refused.format_message(),
+            source="Glance's default store ([glance_multistore] "
+                   'on_unusable_store = default)')
 
     @contextlib.contextmanager
     def upload(self, context, instance, image_id):
@@ -130,6 +143,8 @@ class StoreAwareUploads:
             except Exception:
                 self._discard(context, image_id, instance)
                 raise
+        # Uploaded: the copies never fail or delay the snapshot.
+        self.copies.start(image_id, upload_target.copy_to, instance)
 
     def _with_store_detail(self, context, upload_target):
         """The target with its store's stores/detail entry, for framing."""
@@ -306,24 +321,26 @@ class StoreAwareUploads:
                       self.pending.entries(pending_cleanups.GLANCE_IMAGE))
 
     def check_configured_store(self, context):
-        """Findings about ``[glance] store``: a list of (ok, message)."""
+        """Findings about the stores nova.conf names: a list of (ok, msg)."""
         store = self.conf.glance.store
         try:
             stores = self.catalog.get(context)
         except Exception as e:
             return [(False, 'Cannot read the Glance store list: %s' % e)]
+        policy = store_policy.option_findings(self.conf, stores)
         if not store:
             return [(True, '[glance] store is not set: snapshots go to the '
-                           "base image's store or Glance's default store")]
+                           "base image's store or Glance's default store")
+                    ] + policy
         reason = validation.refusal_reason(store, stores)
         if reason:
             return [(False, '[glance] store %s is unusable: %s. Valid '
                             'stores: %s' % (validation.printable(store),
                                             reason,
                                             validation.valid_store_ids(
-                                                stores)))]
+                                                stores)))] + policy
         return [(True, '[glance] store %s is a writable Glance store' %
-                 validation.printable(store))]
+                 validation.printable(store))] + policy
 
 
 def _images_type(conf):

@@ -50,4 +50,5 @@ def validate_target(image_id, upload_target, stores):
     if reason is not None:
         raise exception.StoreRefused(
             image_id=image_id, store=printable(upload_target.store),
+            source=upload_target.source or upload_target.reason,
             reason=reason, valid_stores=valid_store_ids(stores))

@@ -1,21 +1,35 @@
 """The built-in hook: choose the store of a snapshot, backup or shelve."""
 
+import dataclasses
+
 from nova_glance_multistore.hooks import base
+from nova_glance_multistore import store_policy
 from nova_glance_multistore import target as target_mod
 
 
 class MultistoreHook(base.UploadHook):
-    """``[glance] store``, else the base image's store, else the default."""
+    """Choose the store (``store_policy``, then ``target``) and the copies.
+
+    The user's allowed choice, the flavor's, ``[glance] store``, else the
+    base image's store, else Glance's default.
+    """
 
     def before_upload(self, request):
         if request.target is not None:
             return  # an earlier hook chose already
-        configured = self.conf.glance.store
+        requested = store_policy.requested_store(
+            self.conf, request.instance, request.image_id)
         base_image_stores = None
-        if (not configured and request.stores is not None and
+        if (requested is None and request.stores is not None and
                 request.base_image_ref):
             base_image_stores = request.glance.image_stores(
                 request.context, request.base_image_ref)
-        request.target = target_mod.resolve_target_store(
-            configured, request.base_image_ref, base_image_stores,
+        chosen = target_mod.resolve_target_store(
+            requested, request.base_image_ref, base_image_stores,
             request.stores)
+        copy_to, copy_source = store_policy.copy_stores(self.conf,
+                                                        request.instance)
+        request.target = dataclasses.replace(
+            chosen, source=chosen.source or chosen.reason,
+            copy_to=tuple(s for s in copy_to if s != chosen.store),
+            copy_source=copy_source)

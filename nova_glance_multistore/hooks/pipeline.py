@@ -1,5 +1,7 @@
 """Load the configured upload hooks with stevedore and run them in order."""
 
+import dataclasses
+
 from oslo_log import log as logging
 from stevedore import extension
 from stevedore import named
@@ -53,6 +55,11 @@ class UploadHookPipeline:
             before = request.target
             ext.obj.before_upload(request)
             if request.target is not before:
+                if (request.target is not None and
+                        getattr(request.target, 'source', True) is None):
+                    # Errors name who chose: this hook, unless it said.
+                    request.target = dataclasses.replace(
+                        request.target, source='upload hook %s' % ext.name)
                 LOG.debug('Upload hook %(hook)s set the target of image '
                           '%(image_id)s to %(target)s.',
                           {'hook': ext.name, 'image_id': request.image_id,

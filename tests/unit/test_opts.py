@@ -42,5 +42,17 @@ def test_list_opts_are_copies():
         'upload_hooks', 'stores_cache_ttl', 'on_unusable_store',
         'rbd_store_locations', 'pending_cleanups_file',
         'pending_cleanups_time_budget', 'pending_cleanups_retry_interval',
-        'ceph_native_snapshot', 'copy_on_write_max_chain_depth'}
+        'ceph_native_snapshot', 'copy_on_write_max_chain_depth',
+        'user_selectable_stores', 'copy_to_stores', 'copy_wait_timeout'}
     assert listed['glance'][0] is not opts.store_opt
+
+
+def test_overrides_stay_in_their_own_conf():
+    # oslo.config copies a registered OptGroup shallowly: one module-level
+    # group object shared its overrides between every ConfigOpts.
+    first, second = cfg.ConfigOpts(), cfg.ConfigOpts()
+    for conf in (first, second):
+        opts.register_opts(conf)
+        conf([])
+    first.set_override('copy_to_stores', ['cheap'], group='glance_multistore')
+    assert second.glance_multistore.copy_to_stores == []

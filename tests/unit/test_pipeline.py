@@ -104,6 +104,7 @@ def test_hooks_run_in_the_configured_order(hook_dist, names):
     request = _request()
     target = hooks.run(request)
     assert target == target_mod.UploadTarget('archive', 'pinned')
+    assert target.source == 'upload hook pin'  # what errors name
     assert request.target is target
     assert request.seen_by == names
 

@@ -2,6 +2,7 @@
 
 import types
 
+from nova_glance_multistore import store_policy
 from nova_glance_multistore.stores import StoreList
 from nova_glance_multistore import target
 
@@ -15,7 +16,9 @@ REF = '5c8d1f1e-2a57-4d7b-9d0e-0d7a6b5d1f00'
 
 
 def resolve(configured=None, ref=REF, base_stores=None, stores=STORES):
-    return target.resolve_target_store(configured, ref, base_stores, stores)
+    requested = configured and store_policy.StoreRequest(
+        configured, 'configured [glance] store')
+    return target.resolve_target_store(requested, ref, base_stores, stores)
 
 
 def test_configured_store_first():

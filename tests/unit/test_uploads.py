@@ -260,3 +260,54 @@ def test_images_type_without_a_libvirt_group():
     conf.register_opt(cfg.StrOpt('images_type', default='rbd'),
                       group='libvirt')
     assert uploads._images_type(conf) == 'rbd'
+
+
+class RefusingPipeline:
+    def run(self, request):
+        raise exception.StoreNotSelectable(
+            image_id=request.image_id, store="'cheap'",
+            source='server metadata', allowed='fast')
+
+
+def test_users_store_refusal_never_falls_back_and_deletes_the_image():
+    glance = FakeGlance()
+    up = uploads.StoreAwareUploads(
+        _conf(policy='default'), glance=glance, pipeline=RefusingPipeline(),
+        pending=FakePending())
+    with pytest.raises(exception.StoreNotSelectable):
+        with up.upload(object(), _instance(), IMAGE):
+            pytest.fail('the driver ran although the store was refused')
+    assert [image for _, image, _ in glance.discarded] == [IMAGE]
+
+
+class RecordingCopies:
+    def __init__(self):
+        self.started = []
+
+    def start(self, image_id, stores, instance=None):
+        self.started.append((image_id, tuple(stores)))
+
+
+def _copying(copy_to):
+    target = target_mod.UploadTarget('cheap', 'hook', BASE, copy_to=copy_to,
+                                     copy_source='test')
+    up, glance, _, _ = _uploads(target)
+    up.copies = RecordingCopies()
+    return up, glance
+
+
+def test_copies_start_after_the_upload_with_the_usable_stores_only():
+    up, _ = _copying(('fast', 'web', 'nowhere', 'cheap'))
+    with up.upload(object(), _instance(), IMAGE) as chosen:
+        assert chosen.copy_to == ('fast',)  # read-only, unknown, own: out
+        assert up.copies.started == []  # not before the data is in
+    assert up.copies.started == [(IMAGE, ('fast',))]
+
+
+def test_no_copy_after_a_failed_upload():
+    up, glance = _copying(('fast',))
+    with pytest.raises(RuntimeError):
+        with up.upload(object(), _instance(), IMAGE):
+            raise RuntimeError('upload failed')
+    assert up.copies.started == []
+    assert [image for _, image, _ in glance.discarded] == [IMAGE]
