@@ -249,6 +249,21 @@ def cmd_explain(conf, args, out):
     return 0
 
 
+def cmd_image(conf, args, out):
+    """Where an image is, and how its copies to more stores stand."""
+    from nova_glance_multistore import glance_client
+    from nova_glance_multistore import image_report
+
+    image = glance_client.GlanceFacts().image(
+        glance_client.service_context(conf), args.image_id)
+    if image is None:
+        out.write('Image %s is not found (or not visible to nova\'s service '
+                  'user).\n' % args.image_id)
+        return 1
+    out.write(image_report.render(image))
+    return 0 if image_report.healthy(image) else 1
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog='nova-glance-multistore',
@@ -276,6 +291,11 @@ def build_parser():
                         'image would go')
     explain.add_argument('--image', required=True, help='base image id')
     explain.set_defaults(func=cmd_explain)
+    image = sub.add_parser(
+        'image', help='the stores that hold an image, and its copies '
+                      'pending and failed (exit 1 if one failed)')
+    image.add_argument('image_id')
+    image.set_defaults(func=cmd_image)
     return parser
 
 

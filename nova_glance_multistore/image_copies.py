@@ -122,10 +122,13 @@ class ImageCopies:
             LOG.info('Copying image %(image_id)s to Glance store(s) '
                      '%(stores)s (copy-image import).', info,
                      instance=instance)
+            # Settled once each store holds the image or failed: Glance's
+            # task sets os_glance_importing_to_stores only after the 202.
             image = self._wait(
                 context, image_id, deadline,
-                lambda img: not set(property_stores(img, IMPORTING)) &
-                set(stores))
+                lambda img: set(stores) <= set(
+                    property_stores(img, 'stores') +
+                    property_stores(img, FAILED)))
             return self._report(image, image_id, stores, instance)
         except glanceclient.exc.HTTPForbidden as e:
             LOG.error('Glance refused to copy image %(image_id)s to store(s) '
@@ -153,9 +156,15 @@ class ImageCopies:
             interval = min(interval * 2, MAX_POLL_INTERVAL)
 
     def _report(self, image, image_id, stores, instance):
+        if image is None:
+            LOG.warning('Image %(image_id)s was deleted before its copy to '
+                        'Glance store(s) %(stores)s finished.',
+                        {'image_id': image_id, 'stores': ', '.join(stores)},
+                        instance=instance)
+            return False
         held = set(property_stores(image, 'stores'))
         failed = set(property_stores(image, FAILED)) & set(stores)
-        pending = set(property_stores(image, IMPORTING)) & set(stores)
+        pending = set(stores) - held - failed
         landed = [s for s in stores if s in held]
         if landed:
             LOG.info('Image %(image_id)s is copied to Glance store(s) '

@@ -96,6 +96,8 @@ def _reset_overrides(request):
         host = request.getfixturevalue('compute')
         host.set('glance', 'store', None)
         host.set('glance_multistore', 'on_unusable_store', 'refuse')
+        for name in ('user_selectable_stores', 'copy_to_stores'):
+            host.clear('glance_multistore', name)
 
 
 @pytest.fixture(autouse=True)

@@ -13,12 +13,15 @@ CLI = [sys.executable, '-m', 'nova_glance_multistore.cli']
 
 @pytest.fixture
 def nova_conf(tmp_path, glance):
-    def _write(store=None, hooks=None):
+    def _write(store=None, hooks=None, **multistore):
         lines = ['[glance]', 'endpoint_override = %s' % glance.url]
         if store:
             lines.append('store = %s' % store)
         if hooks:
-            lines += ['[glance_multistore]', 'upload_hooks = %s' % hooks]
+            multistore['upload_hooks'] = hooks
+        if multistore:
+            lines.append('[glance_multistore]')
+            lines += ['%s = %s' % item for item in sorted(multistore.items())]
         path = tmp_path / 'nova.conf'
         path.write_text('\n'.join(lines) + '\n')
         return str(path)
