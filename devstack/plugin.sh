@@ -371,6 +371,10 @@ function configure_ngm_glance {
         backends+=", $NGM_GLANCE_HTTP_STORE:http"
     fi
     iniset $conf DEFAULT enabled_backends "$backends"
+    # Copies of snapshots to more stores (copy_to_stores, flavors' extra
+    # spec) are Glance's copy-image imports.
+    iniset $conf DEFAULT enabled_import_methods \
+        "[glance-direct,web-download,copy-image]"
     iniset $conf glance_store default_backend "$NGM_GLANCE_DEFAULT_STORE"
     # Single-store options are ignored once enabled_backends is set.
     inicomment $conf glance_store stores
@@ -394,6 +398,10 @@ function configure_ngm_nova {
         "$NGM_STORES_CACHE_TTL"
     iniset $NOVA_CONF glance_multistore on_unusable_store \
         "$NGM_ON_UNUSABLE_STORE"
+    # Written even when empty: post-config run again undoes an earlier list.
+    iniset $NOVA_CONF glance_multistore user_selectable_stores \
+        "$NGM_USER_SELECTABLE_STORES"
+    iniset $NOVA_CONF glance_multistore copy_to_stores "$NGM_COPY_TO_STORES"
     local locations=$NGM_RBD_STORE_LOCATIONS
     # nova reads Glance's stores detail with the request's own token, and
     # Glance's default policy shows it only to admin or service role
@@ -442,6 +450,8 @@ function configure_ngm_tempest {
         "$(_ngm_object_store_ids)"
     iniset $TEMPEST_CONFIG nova_glance_multistore site_stores \
         "$NGM_SITE_STORES"
+    iniset $TEMPEST_CONFIG nova_glance_multistore user_selectable_stores \
+        "$NGM_USER_SELECTABLE_STORES"
     stores=$(_ngm_cinder_store_ids)
     iniset $TEMPEST_CONFIG nova_glance_multistore cinder_stores \
         "$(echo $stores | tr ' ' ',')"

@@ -122,7 +122,9 @@ class Cloud(cloud_supervision.SupervisionMixin,
         """
         compute = compute or cloud_nova.CONTROLLER
         plugins = ('nova-glance-multistore',)
-        variables = {}
+        # A store users may name in server metadata (StorePolicyTest): a
+        # file store in either layout, neither default nor the boot store.
+        variables = {'NGM_USER_SELECTABLE_STORES': 'archive'}
         if self.state and self.state.get('ceph_conf'):
             plugins = ('devstack-plugin-ceph',) + plugins
             variables.update(CEPH_CONF_FILE=self.state['ceph_conf'],

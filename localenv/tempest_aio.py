@@ -3,9 +3,12 @@
 1. ``localenv.cloud`` up: our driver loaded, Glance multi-store configured
    by the devstack plugin, boot images in a non-default store.
 2. Our tempest plugin's tests and upstream's ``tempest.api.compute.images``
-   and ``test_create_backup`` tests, in one ``tempest run``; then the
-   object and cinder stores' tests (a server booted from an image in each
-   such store snapshots into it).
+   and ``test_create_backup`` tests, in one ``tempest run`` (among them the
+   store policy: a user's allowed and refused choice, a flavor's store and
+   a copy to a second store); the operator CLI's ``explain --flavor``,
+   ``--server`` and ``image`` against nova's API (``localenv.cli_checks``);
+   then the object and cinder stores' tests (a server booted from an image
+   in each such store snapshots into it).
 3. nova-compute restarted with ``[glance] store`` set: the plugin's
    ``NGM_SNAPSHOT_STORE`` and its post-config and test-config phases
    again (never an edit by hand), then the dedicated-store tests only.
@@ -50,6 +53,7 @@ import time
 
 from localenv import ceph as ceph_env
 from localenv import ceph_checks
+from localenv import cli_checks
 from localenv import cloud as cloud_env
 from localenv import common
 from localenv import devstack
@@ -286,6 +290,11 @@ def main(argv=None):
                                       args.concurrency,
                                       expected_skips(cloud,
                                                      'plugin + upstream')))
+            phase('CLI: explain --flavor/--server, image (copy to %s)'
+                  % cloud.state['boot_image_store'],
+                  lambda: cli_checks.check_cli(
+                      cloud, cloud.plugin['NGM_USER_SELECTABLE_STORES'],
+                      cloud.state['boot_image_store']))
             object_stores = (cloud.plugin_object_stores() +
                              cloud.plugin_cinder_stores())
             if object_stores:

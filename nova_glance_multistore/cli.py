@@ -228,24 +228,42 @@ def cmd_pinned(conf, args, out):
     return 0
 
 
+def _explained_instance(conf, args):
+    """The instance whose next snapshot is explained, as nova would see it."""
+    from nova_glance_multistore import nova_api
+
+    if args.server:
+        return nova_api.server(conf, args.server)
+    return types.SimpleNamespace(
+        uuid='(an instance booted from %s%s)' % (
+            args.image or 'no image', ' with flavor %s' % args.flavor
+            if args.flavor else ''),
+        image_ref=args.image or '', task_state=None, metadata={},
+        flavor=nova_api.flavor(conf, args.flavor) if args.flavor else None)
+
+
 def cmd_explain(conf, args, out):
+    """Where the next snapshot would go, who chose, and the copies."""
     from nova_glance_multistore import exception
     from nova_glance_multistore import glance_client
     from nova_glance_multistore import uploads
 
+    if bool(args.server) == bool(args.image or args.flavor):
+        out.write('explain needs --server, or --image and/or --flavor.\n')
+        return 2
+    instance = _explained_instance(conf, args)
     ctxt = glance_client.service_context(conf)
-    instance = types.SimpleNamespace(
-        uuid='(an instance booted from %s)' % args.image,
-        image_ref=args.image, task_state=None)
     try:
         target = uploads.StoreAwareUploads(conf).plan(
             ctxt, instance, '(new snapshot)')
     except exception.GlanceMultistoreError as e:
         out.write('refused: %s\n' % e)
         return 1
-    out.write('store:  %s\nreason: %s\n' % (
+    out.write('store:  %s\nsource: %s\nreason: %s\ncopies: %s\n' % (
         target.store or "(Glance's choice: multi-store is off)",
-        target.reason))
+        target.source or target.reason, target.reason,
+        '%s (%s)' % (', '.join(target.copy_to), target.copy_source)
+        if target.copy_to else 'none'))
     return 0
 
 
@@ -287,9 +305,15 @@ def build_parser():
                        'instance disks in the trash, and the space held')
     pinned.set_defaults(func=cmd_pinned)
     explain = sub.add_parser(
-        'explain', help='where a snapshot of an instance booted from an '
-                        'image would go')
-    explain.add_argument('--image', required=True, help='base image id')
+        'explain', help='where the next snapshot of a server (or of one '
+                        'booted from an image with a flavor) would go, who '
+                        'chose the store, and its copies')
+    explain.add_argument('--image', help='base image id')
+    explain.add_argument('--flavor', help='flavor name or id (its extra '
+                                          "specs, read through nova's API)")
+    explain.add_argument('--server', help="server id (its metadata and "
+                                          "flavor, read through nova's API "
+                                          'as [service_user])')
     explain.set_defaults(func=cmd_explain)
     image = sub.add_parser(
         'image', help='the stores that hold an image, and its copies '

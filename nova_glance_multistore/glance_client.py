@@ -175,7 +175,7 @@ def service_context(conf):
     ctxt = nova_context.get_admin_context()
     token = 'unused-without-keystone'
     if conf.service_user.auth_type:
-        auth, session = _service_auth(conf)
+        auth, session = service_auth(conf)
         access = auth.get_access(session)
         token = access.auth_token
         ctxt.user_id = access.user_id
@@ -188,7 +188,7 @@ def service_context(conf):
     return ctxt
 
 
-def _service_auth(conf):
+def service_auth(conf):
     """The (auth plugin, session) of ``[service_user]``, made once.
 
     Made again when those options change (a reconfigured host or test), so

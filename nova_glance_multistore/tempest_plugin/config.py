@@ -61,6 +61,14 @@ opts = [
                      'store (its compute hosts\' [glance] store, on their '
                      'own Ceph cluster), each site on a cluster of its '
                      'own. Empty: no site test.'),
+    cfg.ListOpt('user_selectable_stores',
+                default=[],
+                help="nova-compute's [glance_multistore] "
+                     'user_selectable_stores: a server whose metadata '
+                     'glance_multistore:snapshot_store names one of them '
+                     'snapshots into it, one naming another store gets a '
+                     'fault and no image. Empty: users may not choose, and '
+                     'only the refusal is tested.'),
     cfg.ListOpt('expected_stores',
                 default=[],
                 help='Glance stores expected to be enabled; any missing one '

@@ -141,7 +141,31 @@ def test_test_config_writes_the_tempest_plugin_options(deployment):
         'boot_image_store': ['cheap'], 'dedicated_store': ['archive'],
         'ceph_native': ['False'], 'ceph_native_snapshot': ['flatten'],
         'expected_stores': ['fast,cheap,archive,web'], 'object_stores': [''],
-        'cinder_stores': [''], 'site_stores': ['']}
+        'cinder_stores': [''], 'site_stores': [''],
+        'user_selectable_stores': ['']}
+
+
+def test_store_policy_lists_set_checked_and_undone(deployment):
+    plugin = deployment(NGM_USER_SELECTABLE_STORES='archive',
+                        NGM_COPY_TO_STORES='cheap')
+    group = oslo_sections(plugin.files.nova_conf)['glance_multistore']
+    assert group['user_selectable_stores'] == ['archive']
+    assert group['copy_to_stores'] == ['cheap']
+    glance_conf = oslo_sections(plugin.files.glance_api_conf)
+    assert 'copy-image' in glance_conf['DEFAULT']['enabled_import_methods'][0]
+    code, out = plugin.check()
+    assert code == 0, out
+    assert "user_selectable_stores: 'archive' is a writable" in out
+    assert "copy_to_stores: 'cheap' is a writable" in out
+    devstack.run_phase(plugin.files, 'stack', 'test-config')
+    tempest = oslo_sections(plugin.files.tempest_config)
+    assert tempest['nova_glance_multistore']['user_selectable_stores'] == [
+        'archive']
+    for name in ('NGM_USER_SELECTABLE_STORES', 'NGM_COPY_TO_STORES'):
+        del plugin.files.overrides[name]
+    plugin.post_config()
+    group = oslo_sections(plugin.files.nova_conf)['glance_multistore']
+    assert group['user_selectable_stores'] == group['copy_to_stores'] == ['']
 
 
 def test_default_store_as_boot_store_is_refused(tmp_path):

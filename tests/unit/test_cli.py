@@ -275,17 +275,22 @@ def test_explain_prints_the_store_and_why(facts, monkeypatch):
 
         def plan(self, ctxt, instance, image_id):
             planned.append((ctxt, instance.image_ref, image_id))
-            return types.SimpleNamespace(store='ceph',
-                                         reason='base image store')
+            return types.SimpleNamespace(store='ceph', source=None,
+                                         reason='base image store',
+                                         copy_to=('edge',),
+                                         copy_source='flavor f')
     monkeypatch.setattr(uploads, 'StoreAwareUploads', Plan)
-    rc, out = run(cli.cmd_explain, image='base-1')
+    rc, out = run(cli.cmd_explain, image='base-1', server=None, flavor=None)
     assert rc == 0
     assert planned == [('service-ctxt', 'base-1', '(new snapshot)')]
-    assert out == 'store:  ceph\nreason: base image store\n'
+    assert out == ('store:  ceph\nsource: base image store\n'
+                   'reason: base image store\ncopies: edge (flavor f)\n')
+    assert run(cli.cmd_explain, image='b', server='s', flavor=None)[0] == 2
 
 
 def test_explain_without_multistore_and_when_refused(facts, monkeypatch):
-    answers = [types.SimpleNamespace(store=None, reason='multi-store off'),
+    answers = [types.SimpleNamespace(store=None, reason='multi-store off',
+                                     source=None, copy_to=()),
                exception.GlanceMultistoreError('store web is read-only')]
 
     class Plan:
@@ -298,10 +303,11 @@ def test_explain_without_multistore_and_when_refused(facts, monkeypatch):
                 raise answer
             return answer
     monkeypatch.setattr(uploads, 'StoreAwareUploads', Plan)
-    assert run(cli.cmd_explain, image='b') == (
+    assert run(cli.cmd_explain, image='b', server=None, flavor=None) == (
         0, "store:  (Glance's choice: multi-store is off)\n"
-           "reason: multi-store off\n")
-    assert run(cli.cmd_explain, image='b') == (
+           "source: multi-store off\nreason: multi-store off\n"
+           "copies: none\n")
+    assert run(cli.cmd_explain, image='b', server=None, flavor=None) == (
         1, 'refused: store web is read-only\n')
 
 
@@ -324,12 +330,10 @@ def test_main_runs_the_command_with_the_loaded_conf(monkeypatch):
     assert 'images_type is qcow2' in out.getvalue()
 
 
-def test_parser_requires_a_command_and_explain_an_image():
+def test_parser_requires_a_command():
     parser = cli.build_parser()
     with pytest.raises(SystemExit):
         parser.parse_args([])
-    with pytest.raises(SystemExit):
-        parser.parse_args(['explain'])
     args = parser.parse_args(['--config-file', 'a', '--config-file', 'b',
                               'stores', '--detail'])
     assert args.config_file == ['a', 'b'] and args.detail

@@ -121,7 +121,7 @@ def test_plugin_options():
     assert [o.name for o in lists['nova_glance_multistore']] == [
         'boot_image_store', 'dedicated_store', 'ceph_native',
         'ceph_native_snapshot', 'object_stores', 'cinder_stores',
-        'site_stores',
+        'site_stores', 'user_selectable_stores',
         'expected_stores']
     assert [o.name for o in lists['service_available']] == [
         'nova_glance_multistore']
