@@ -169,10 +169,14 @@ def run(spec, probe):
             results.append({'uuid': guest['uuid'],
                             'base_id': guest['base_id'],
                             'image_id': image_id, 'error': error})
+        # Copies to more stores run in the background (green threads
+        # under eventlet): let them finish before the process ends.
+        copies_settled = compute.driver._store_aware_uploads.copies.wait(120)
     finally:
         compute.stop()
     return {
         'results': results,
+        'copies_settled': copies_settled,
         'executor': type(executor).__name__,
         'peak_in_flight': probe.peak,
         'uploads': len(probe.upload_os_threads),

@@ -65,3 +65,22 @@ def test_upload_retried_after_a_503_in_each_mode(glance, proxy, libvirtd,
     assert report['reads_on_main_os_thread'] == 0
     assert report['uploads_on_main_os_thread'] == {
         'threading': 0, 'eventlet': 1}[mode]
+
+
+@pytest.mark.parametrize('mode', ['threading', 'eventlet'])
+def test_copy_to_a_second_store_in_each_mode(glance, libvirtd, tmp_path,
+                                             mode):
+    """The background copy (a green thread under eventlet) lands."""
+    base = env.base_image(glance, ['archive'])
+    host = threading_modes.ComputeProcess(
+        str(tmp_path), glance.url, libvirtd,
+        overrides=[('glance_multistore', 'copy_to_stores', ['cheap'])])
+    host.define_guest(base['id'])
+    report, _ = host.run(mode, threading_modes.select(mode, tmp_path))
+    threading_modes.assert_mode(report['mode'], mode)
+    result, = report['results']
+    assert result['error'] is None, result
+    assert report['copies_settled'] is True
+    image = glance.image(result['image_id'])
+    assert image['status'] == 'active'
+    assert set(image['stores'].split(',')) == {'archive', 'cheap'}, image
