@@ -259,9 +259,10 @@ def cmd_explain(conf, args, out):
     except exception.GlanceMultistoreError as e:
         out.write('refused: %s\n' % e)
         return 1
-    out.write('store:  %s\nsource: %s\nreason: %s\ncopies: %s\n' % (
-        target.store or "(Glance's choice: multi-store is off)",
-        target.source or target.reason, target.reason,
+    source = target.source or target.reason
+    out.write('store:  %s\nsource: %s\n%scopies: %s\n' % (
+        target.store or "(Glance's choice: multi-store is off)", source,
+        'reason: %s\n' % target.reason if target.reason != source else '',
         '%s (%s)' % (', '.join(target.copy_to), target.copy_source)
         if target.copy_to else 'none'))
     return 0

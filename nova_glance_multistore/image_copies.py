@@ -106,6 +106,9 @@ class ImageCopies:
     def copy(self, image_id, stores, instance=None):
         """Wait for active, ask Glance to copy, log the outcome."""
         info = {'image_id': image_id, 'stores': ', '.join(stores)}
+        LOG.debug('Copy of image %(image_id)s to Glance store(s) %(stores)s: '
+                  'waiting for the image to be active.', info,
+                  instance=instance)
         try:
             context = glance_client.service_context(self.conf)
             deadline = self._clock() + self.conf.glance_multistore.\
@@ -118,7 +121,7 @@ class ImageCopies:
                           'store(s) %(stores)s: it is %(status)s.',
                           dict(info, status=status), instance=instance)
                 return False
-            self.glance.copy_image(context, image_id, stores)
+            self._ask_for_copy(context, image_id, stores, deadline)
             LOG.info('Copying image %(image_id)s to Glance store(s) '
                      '%(stores)s (copy-image import).', info,
                      instance=instance)
@@ -142,6 +145,27 @@ class ImageCopies:
                       '%(stores)s: %(error)s', dict(info, error=e),
                       instance=instance)
         return False
+
+    def _ask_for_copy(self, context, image_id, stores, deadline):
+        """The copy-image request, again while Glance answers 409.
+
+        An active image may still hold Glance's import lock: a ceph-native
+        snapshot's location is added by a Glance task ("Image has active
+        task") that ends shortly after the image turns active.
+        """
+        interval = POLL_INTERVAL
+        while True:
+            try:
+                return self.glance.copy_image(context, image_id, stores)
+            except glanceclient.exc.HTTPConflict as e:
+                if self._clock() >= deadline:
+                    raise
+                LOG.debug('Image %(image_id)s is busy in Glance (%(error)s): '
+                          'asking for its copy again.',
+                          {'image_id': image_id,
+                           'error': glance_client.http_reason(e)})
+            self._sleep(interval)
+            interval = min(interval * 2, MAX_POLL_INTERVAL)
 
     def _wait(self, context, image_id, deadline, done):
         """Poll until ``done(image)``: the last record (None: gone)."""

@@ -8,10 +8,6 @@ failed; glance-api's log says why).
 
 from nova_glance_multistore import image_copies
 
-HOW_UNKNOWN = ('not recorded by Glance; nova-compute logs it with the '
-               'image id ("ceph-native snapshot into pool ..." or '
-               '"streaming into store ...")')
-
 
 def lines(image):
     """The report of one image record, as (label, value) pairs."""
@@ -26,7 +22,6 @@ def lines(image):
         ('copying to', ', '.join(pending) or 'none'),
         ('copy failed', ', '.join(failed) or 'none'),
         ('image type', image.get('image_type') or 'image'),
-        ('how it was uploaded', HOW_UNKNOWN),
     ]
 
 

@@ -13,8 +13,9 @@ import urllib.parse
 
 from nova_glance_multistore import glance_client
 
-# Server show embeds the flavor with its extra specs since 2.47.
-MICROVERSION = '2.47'
+# Flavors carry their extra specs since 2.61 (server show embeds the
+# flavor with them since 2.47).
+MICROVERSION = '2.61'
 
 
 class NovaAPIError(Exception):
@@ -73,5 +74,4 @@ def flavor(conf, name_or_id):
             raise NovaAPIError('flavor %s is %s' % (
                 name_or_id, 'ambiguous' if matches else 'not found'))
         found = matches[0]
-    specs = _get(conf, '/flavors/%s/os-extra-specs' % found['id']) or {}
-    return _flavor(found['name'], specs.get('extra_specs'))
+    return _flavor(found['name'], found.get('extra_specs'))

@@ -21,6 +21,7 @@ from nova_glance_multistore.hooks import base
 from nova_glance_multistore.hooks import pipeline as pipeline_mod
 from nova_glance_multistore import image_api
 from nova_glance_multistore import image_copies
+from nova_glance_multistore import instance_events
 from nova_glance_multistore import pending_cleanups
 from nova_glance_multistore import store_details
 from nova_glance_multistore import store_policy
@@ -135,6 +136,8 @@ class StoreAwareUploads:
             LOG.error('Refusing to upload image %(image_id)s: %(error)s',
                       {'image_id': image_id, 'error': e}, instance=instance)
             self._discard(context, image_id, instance)
+            if isinstance(e, exception.GlanceMultistoreError):
+                instance_events.record_refusal(context, instance, e)
             raise
         upload_target = self._with_store_detail(context, upload_target)
         with self.targets.registered(image_id, upload_target):

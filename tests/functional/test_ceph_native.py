@@ -239,6 +239,35 @@ def test_nova_snapshot_of_rbd_guest_is_ceph_native_into_target_store(
     assert libvirt_env.guest_state(libvirtd.uri, instance.name) == 'running'
 
 
+def test_ceph_native_snapshot_copied_to_another_cluster_through_glance(
+        rbd_compute, clusters, ceph_glance, rbd_guest, caplog):
+    """The upload stays ceph-native; its copy to c1 is Glance's copy-image."""
+    import logging
+
+    import rbd
+    c0, c1 = clusters
+    instance, name, content = rbd_guest
+    rbd_compute.set('glance', 'store', 'ceph0snap')
+    instance.flavor.extra_specs = {'glance_multistore:copy_to_stores':
+                                   'ceph1'}
+    with caplog.at_level(logging.INFO):
+        image_id = snapshot_guest(rbd_compute, instance, SERVICE_TOKEN,
+                                  ceph_glance)
+        assert rbd_compute.driver._store_aware_uploads.copies.wait(120)
+    assert any('ceph-native snapshot into pool snapshots' in r.getMessage()
+               and image_id in r.getMessage() for r in caplog.records)
+    image = ceph_glance.image(image_id)
+    assert set(image['stores'].split(',')) == {'ceph0snap', 'ceph1'}, image
+    client = admin(c1)
+    try:
+        with client.open_ioctx('images') as ioctx:
+            with rbd.Image(ioctx, image_id, read_only=True) as copy:
+                assert copy.read(0, len(content)) == content
+    finally:
+        client.shutdown()
+    assert ceph_glance.image_data(image_id) == content
+
+
 def test_without_service_role_nova_streams_into_target_store(
         rbd_compute, clusters, ceph_glance, rbd_guest, libvirtd):
     from localenv import libvirt as libvirt_env

@@ -284,7 +284,7 @@ def test_explain_prints_the_store_and_why(facts, monkeypatch):
     assert rc == 0
     assert planned == [('service-ctxt', 'base-1', '(new snapshot)')]
     assert out == ('store:  ceph\nsource: base image store\n'
-                   'reason: base image store\ncopies: edge (flavor f)\n')
+                   'copies: edge (flavor f)\n')
     assert run(cli.cmd_explain, image='b', server='s', flavor=None)[0] == 2
 
 
@@ -305,8 +305,7 @@ def test_explain_without_multistore_and_when_refused(facts, monkeypatch):
     monkeypatch.setattr(uploads, 'StoreAwareUploads', Plan)
     assert run(cli.cmd_explain, image='b', server=None, flavor=None) == (
         0, "store:  (Glance's choice: multi-store is off)\n"
-           "source: multi-store off\nreason: multi-store off\n"
-           "copies: none\n")
+           "source: multi-store off\ncopies: none\n")
     assert run(cli.cmd_explain, image='b', server=None, flavor=None) == (
         1, 'refused: store web is read-only\n')
 
