@@ -1,4 +1,16 @@
 #!/bin/bash
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 # Install what the tests and the demo need on a fresh Debian 12 machine:
 # libvirt + QEMU (a real hypervisor), a C compiler and the headers
 # libvirt-python and uWSGI build against, Ceph 16.2 (mon, OSD and the
@@ -7,10 +19,13 @@
 # itself comes from PyPI inside tox and the local environment's own venvs.
 set -euo pipefail
 
-PACKAGES="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
-qemu-system-x86 qemu-utils libvirt-dev pkg-config
-ceph-mon ceph-osd ceph-mgr ceph-common python3-rbd python3-rados qemu-block-extra radosgw
-mariadb-server mariadb-client rabbitmq-server gcc libc6-dev"
+cd "$(dirname "$0")/.."
+# bindep.txt is the list: its package names, without profiles or comments.
+PACKAGES=$(sed -e 's/#.*//' -e 's/\[.*\]//' bindep.txt | awk 'NF {print $1}')
+if [ -z "$PACKAGES" ]; then
+    echo "[install-deps] no package in bindep.txt" >&2
+    exit 1
+fi
 
 missing=""
 for pkg in $PACKAGES; do
