@@ -17,6 +17,7 @@ Going through ``nova.image.glance.GlanceClientWrapper`` means the same
 the rest of nova-compute.
 """
 
+import enum
 import hashlib
 import threading
 import weakref
@@ -32,6 +33,21 @@ from nova_glance_multistore import exception
 LOG = logging.getLogger(__name__)
 
 UNFINISHED_STATUSES = ('queued', 'saving')
+
+
+class DiscardResult(str, enum.Enum):
+    """What ``GlanceFacts.discard_unfinished_image`` did.
+
+    A ``str`` Enum: the values read as before in logs and the pending
+    cleanups file.
+    """
+
+    DELETED = 'deleted'
+    KEPT = 'kept'  # gone already, or holds data
+    FAILED = 'failed'  # Glance could not be asked: try again later
+    # Glance refused these credentials (401/403: an expired token, a user
+    # who may not see or delete it): try again with other ones.
+    REFUSED = 'refused'
 
 
 class GlanceFacts:
@@ -106,12 +122,10 @@ class GlanceFacts:
                          'stores': list(stores),
                          'all_stores_must_succeed': False})
 
-    DELETED = 'deleted'
-    KEPT = 'kept'  # gone already, or holds data
-    FAILED = 'failed'  # Glance could not be asked: try again later
-    # Glance refused these credentials (401/403: an expired token, a user
-    # who may not see or delete it): try again with other ones.
-    REFUSED = 'refused'
+    DELETED = DiscardResult.DELETED
+    KEPT = DiscardResult.KEPT
+    FAILED = DiscardResult.FAILED
+    REFUSED = DiscardResult.REFUSED
 
     def discard_unfinished_image(self, context, image_id, instance=None):
         """Delete an image that never received its data.

@@ -22,8 +22,9 @@ import threading
 import time
 
 from nova_glance_multistore import exception
+from nova_glance_multistore import glance_flags
 
-RESERVED_PREFIX = 'os_glance_'
+RESERVED_PREFIX = glance_flags.RESERVED_PREFIX
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,20 +38,11 @@ class Store:
 
     @property
     def reserved(self):
-        return self.id.startswith(RESERVED_PREFIX)
+        return glance_flags.is_reserved(self.id)
 
     @property
     def writable(self):
         return not (self.read_only or self.reserved)
-
-
-def _flag(value):
-    # Glance sends the strings "true"/"false"; accept real booleans too.
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value.strip().lower() == 'true'
-    return False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,8 +74,8 @@ class StoreList:
                 id=entry['id'],
                 description=description if isinstance(
                     description, str) else '',
-                default=_flag(entry.get('default')),
-                read_only=_flag(entry.get('read-only'))))
+                default=glance_flags.flag(entry.get('default')),
+                read_only=glance_flags.flag(entry.get('read-only'))))
         ids = [s.id for s in stores]
         if len(set(ids)) != len(ids):
             raise exception.StoreCatalogUnavailable(

@@ -18,6 +18,7 @@ disk; we refuse all three up front, from the store list.
 """
 
 from nova_glance_multistore import exception
+from nova_glance_multistore import glance_flags
 from nova_glance_multistore import target as target_mod
 
 
@@ -34,7 +35,7 @@ def refusal_reason(store_id, stores):
                 'answered 404)')
     if not target_mod.is_safe_header_value(store_id):
         return 'it is not a valid store identifier'
-    if store_id.startswith('os_glance_'):
+    if glance_flags.is_reserved(store_id):
         return "it is reserved for Glance's internal use"
     store = stores.find(store_id)
     if store is None:

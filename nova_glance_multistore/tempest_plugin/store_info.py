@@ -16,12 +16,7 @@ No tempest (or nova) import here: these are unit tested in the project's
 unit environment, which has neither.
 """
 
-
-def _flag(value):
-    """Glance reports flags as JSON booleans or as the strings "true"."""
-    if isinstance(value, str):
-        return value.strip().lower() == 'true'
-    return bool(value)
+from nova_glance_multistore import glance_flags
 
 
 def store_ids(stores):
@@ -36,14 +31,14 @@ def writable_stores(stores):
     listed by the API, but are dropped here too should one appear.
     """
     return [s['id'] for s in stores
-            if not _flag(s.get('read-only'))
-            and not s['id'].startswith('os_glance_')]
+            if not glance_flags.flag(s.get('read-only'))
+            and not glance_flags.is_reserved(s['id'])]
 
 
 def default_store(stores):
     """Id of Glance's default store, or None."""
     for s in stores:
-        if _flag(s.get('default')):
+        if glance_flags.flag(s.get('default')):
             return s['id']
     return None
 

@@ -257,3 +257,12 @@ def test_targets_are_kept_per_image_and_removed_after_use():
             assert len(targets) == 2
         assert targets.get('two') is None
     assert len(targets) == 0
+
+
+def test_discard_results_are_an_enum_that_reads_as_before():
+    from nova_glance_multistore import glance_client
+    results = glance_client.GlanceFacts
+    assert isinstance(results.DELETED, glance_client.DiscardResult)
+    assert {r.value for r in glance_client.DiscardResult} == {
+        'deleted', 'kept', 'failed', 'refused'}
+    assert results.REFUSED == 'refused'  # logs and the pending file

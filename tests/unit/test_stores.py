@@ -112,3 +112,12 @@ def test_v3_catalog_becomes_the_v2_shape_nova_reads():
             {'region': 'R2', 'publicURL': 'http://r2'}]}]
     v2 = [{'type': 'image', 'endpoints': [{'publicURL': 'http://x'}]}]
     assert glance_client.v2_catalog(v2) == v2
+
+
+def test_one_flag_reading_for_nova_and_tempest():
+    # The tempest plugin read flags with bool(value) before: it took the
+    # number 1 for true where nova-compute's side did not.
+    from nova_glance_multistore.tempest_plugin import store_info
+    listed = [{'id': 'a', 'default': 1}, {'id': 'b', 'default': 'True '}]
+    assert store_info.default_store(listed) == 'b'
+    assert stores.StoreList.from_api({'stores': listed}).default.id == 'b'
