@@ -12,7 +12,13 @@
 
 project = 'nova-glance-multistore'
 copyright = 'nova-glance-multistore developers'
-extensions = ['oslo_config.sphinxext']
+extensions = ['oslo_config.sphinxext', 'oslo_config.sphinxconfiggen',
+              'sphinx.ext.autodoc']
+# The sample nova.conf section (sample-config.rst), made at build time.
+config_generator_config_file = (
+    '../../etc/oslo-config-generator/nova-glance-multistore.conf')
+sample_config_basename = '_static/nova-glance-multistore'
+autodoc_member_order = 'bysource'
 master_doc = 'index'
 exclude_patterns = []
 html_theme = 'alabaster'
