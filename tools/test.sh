@@ -20,4 +20,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
 export NGM_STRICT=1
-exec "${PYTHON:-python3.11}" -m tox -e pep8,py3,docs,functional,tempest-aio "$@"
+exec "${PYTHON:-python3.11}" -m tox -e pep8,py3,docs,releasenotes,functional,tempest-aio "$@"
