@@ -21,7 +21,7 @@ nothing from nova (a tempest venv may have no nova).
 RESERVED_PREFIX = 'os_glance_'
 
 
-def flag(value):
+def flag(value: object) -> bool:
     """A ``default``/``read-only`` flag of ``GET /v2/info/stores``.
 
     Glance sends the strings "true"/"false" (JSON booleans are accepted);
@@ -34,5 +34,5 @@ def flag(value):
     return False
 
 
-def is_reserved(store_id):
+def is_reserved(store_id: object) -> bool:
     return isinstance(store_id, str) and store_id.startswith(RESERVED_PREFIX)

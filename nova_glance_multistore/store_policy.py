@@ -33,9 +33,13 @@ copy_to_stores``).
 """
 
 import dataclasses
+import typing
 
 from nova_glance_multistore import exception
 from nova_glance_multistore import validation
+
+if typing.TYPE_CHECKING:  # pragma: no cover
+    from nova_glance_multistore import stores as stores_mod
 
 NAMESPACE = 'glance_multistore'
 SNAPSHOT_STORE_KEY = NAMESPACE + ':snapshot_store'
@@ -53,40 +57,42 @@ class StoreRequest:
     source: str
 
 
-def _mapping(value):
+def _mapping(value: object) -> typing.Dict[str, typing.Any]:
     """A dict view of nova's metadata/extra_specs fields (None: empty)."""
     if not value:
         return {}
     try:
-        return dict(value)
+        return dict(value)  # type: ignore[call-overload,no-any-return]
     except (TypeError, ValueError):
         return {}
 
 
-def _named(value):
+def _named(value: object) -> typing.Optional[str]:
     """A metadata or extra spec value, None when blank (not set)."""
     if value is None:
         return None
-    value = str(value).strip()
-    return value or None
+    text = str(value).strip()
+    return text or None
 
 
-def server_metadata(instance):
+def server_metadata(instance: typing.Any) -> typing.Dict[str, typing.Any]:
     """The server's user-set metadata (``nova server set --property``)."""
     return _mapping(getattr(instance, 'metadata', None))
 
 
-def flavor_extra_specs(instance):
+def flavor_extra_specs(
+        instance: typing.Any) -> typing.Dict[str, typing.Any]:
     return _mapping(getattr(getattr(instance, 'flavor', None),
                             'extra_specs', None))
 
 
-def flavor_name(instance):
+def flavor_name(instance: typing.Any) -> str:
     flavor = getattr(instance, 'flavor', None)
-    return getattr(flavor, 'name', None) or '(unnamed)'
+    return str(getattr(flavor, 'name', None) or '(unnamed)')
 
 
-def user_choice(conf, instance, image_id):
+def user_choice(conf: typing.Any, instance: typing.Any,
+                image_id: str) -> typing.Optional[StoreRequest]:
     """The user's store from server metadata, or None.
 
     :raises StoreNotSelectable: the user named a store that is not in
@@ -106,7 +112,7 @@ def user_choice(conf, instance, image_id):
     return StoreRequest(choice, "the user's choice (%s)" % source)
 
 
-def flavor_choice(instance):
+def flavor_choice(instance: typing.Any) -> typing.Optional[StoreRequest]:
     """The operator's store for this flavor, or None."""
     choice = _named(flavor_extra_specs(instance).get(SNAPSHOT_STORE_KEY))
     if choice is None:
@@ -115,7 +121,8 @@ def flavor_choice(instance):
         flavor_name(instance), SNAPSHOT_STORE_KEY))
 
 
-def requested_store(conf, instance, image_id):
+def requested_store(conf: typing.Any, instance: typing.Any,
+                    image_id: str) -> typing.Optional[StoreRequest]:
     """The first store named by the user, the flavor or ``[glance] store``.
 
     :returns: a StoreRequest, or None when nobody named one.
@@ -126,11 +133,12 @@ def requested_store(conf, instance, image_id):
     if request is not None:
         return request
     if conf.glance.store:
-        return StoreRequest(conf.glance.store, 'configured [glance] store')
+        return StoreRequest(str(conf.glance.store),
+                            'configured [glance] store')
     return None
 
 
-def split_stores(value):
+def split_stores(value: object) -> typing.List[str]:
     """``a, b,,c`` -> ['a', 'b', 'c'], first occurrence kept."""
     stores = []
     for store in str(value or '').split(','):
@@ -140,7 +148,8 @@ def split_stores(value):
     return stores
 
 
-def copy_stores(conf, instance):
+def copy_stores(conf: typing.Any, instance: typing.Any
+                ) -> typing.Tuple[typing.List[str], str]:
     """The stores an image of this instance is copied to, and who said so.
 
     The flavor's ``glance_multistore:copy_to_stores`` replaces the option
@@ -155,13 +164,15 @@ def copy_stores(conf, instance):
             COPY_TO_STORES_OPT)
 
 
-def option_findings(conf, stores):
+def option_findings(conf: typing.Any,
+                    stores: typing.Optional['stores_mod.StoreList']
+                    ) -> typing.List[typing.Tuple[bool, str]]:
     """Findings (ok, message) on the store lists of nova.conf.
 
     ``user_selectable_stores`` and ``copy_to_stores`` are validated as a
     target is; flavors' extra specs are validated at each upload.
     """
-    findings = []
+    findings: typing.List[typing.Tuple[bool, str]] = []
     group = conf.glance_multistore
     for option, names, role in (
             (USER_SELECTABLE_OPT, group.user_selectable_stores,

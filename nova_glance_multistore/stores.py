@@ -20,6 +20,7 @@ no extra Glance call per upload on a busy host.
 import dataclasses
 import threading
 import time
+import typing
 
 from nova_glance_multistore import exception
 from nova_glance_multistore import glance_flags
@@ -37,11 +38,11 @@ class Store:
     read_only: bool = False
 
     @property
-    def reserved(self):
+    def reserved(self) -> bool:
         return glance_flags.is_reserved(self.id)
 
     @property
-    def writable(self):
+    def writable(self) -> bool:
         return not (self.read_only or self.reserved)
 
 
@@ -49,10 +50,10 @@ class Store:
 class StoreList:
     """The stores Glance offers, in Glance's order."""
 
-    stores: tuple
+    stores: typing.Tuple[Store, ...]
 
     @classmethod
-    def from_api(cls, body):
+    def from_api(cls, body: object) -> 'StoreList':
         """Parse the JSON body of ``GET /v2/info/stores``.
 
         :raises StoreCatalogUnavailable: when the answer is not the
@@ -82,24 +83,24 @@ class StoreList:
                 reason='store ids are not unique')
         return cls(tuple(stores))
 
-    def find(self, store_id):
+    def find(self, store_id: object) -> typing.Optional[Store]:
         for store in self.stores:
             if store.id == store_id:
                 return store
         return None
 
     @property
-    def default(self):
+    def default(self) -> typing.Optional[Store]:
         for store in self.stores:
             if store.default:
                 return store
         return None
 
     @property
-    def writable(self):
+    def writable(self) -> typing.Tuple[Store, ...]:
         return tuple(s for s in self.stores if s.writable)
 
-    def writable_ids(self):
+    def writable_ids(self) -> typing.List[str]:
         return [s.id for s in self.writable]
 
 
@@ -110,22 +111,28 @@ class StoreCatalog:
     None when Glance answers 404 (multi-store off); both answers are cached.
     """
 
-    _UNSET = object()
+    _UNSET: typing.Any = object()
 
-    def __init__(self, fetch, ttl, clock=time.monotonic):
+    def __init__(self,
+                 fetch: typing.Callable[[typing.Any],
+                                        typing.Optional[typing.Any]],
+                 ttl: float,
+                 clock: typing.Callable[[], float] = time.monotonic
+                 ) -> None:
         self._fetch = fetch
         self._ttl = ttl
         self._clock = clock
         self._lock = threading.Lock()
-        self._value = self._UNSET
-        self._fetched_at = None
+        self._value: typing.Any = self._UNSET
+        self._fetched_at = 0.0
 
-    def get(self, context):
+    def get(self, context: typing.Any) -> typing.Optional[StoreList]:
         """Return a StoreList, or None when multi-store is off in Glance."""
         with self._lock:
             if self._value is not self._UNSET and (
                     self._clock() - self._fetched_at < self._ttl):
-                return self._value
+                cached: typing.Optional[StoreList] = self._value
+                return cached
         body = self._fetch(context)
         value = None if body is None else StoreList.from_api(body)
         with self._lock:
@@ -133,6 +140,6 @@ class StoreCatalog:
             self._fetched_at = self._clock()
         return value
 
-    def invalidate(self):
+    def invalidate(self) -> None:
         with self._lock:
             self._value = self._UNSET

@@ -24,8 +24,13 @@ The rules, in order:
 
 import dataclasses
 import re
+import typing
 
 from oslo_utils import uuidutils
+
+if typing.TYPE_CHECKING:  # pragma: no cover
+    from nova_glance_multistore import store_policy
+    from nova_glance_multistore import stores as stores_mod
 
 BASE_IMAGE_REF_HEADER = 'X-OpenStack-Base-Image-Ref'
 STORE_HEADER = 'x-image-meta-store'
@@ -38,20 +43,23 @@ _UNSAFE = re.compile(r'[\x00-\x20\x7f]')
 class UploadTarget:
     """Where one upload goes, and why."""
 
-    store: object  # str, or None to let Glance pick (multi-store off)
+    store: typing.Optional[str]  # None: Glance picks (multi-store off)
     reason: str
-    base_image_ref: object = None
+    base_image_ref: typing.Optional[str] = None
     # The store's stores/detail entry (type, properties), None if unknown:
     # how the upload is framed (upload_framing).
-    store_detail: object = dataclasses.field(default=None, compare=False)
+    store_detail: typing.Optional[typing.Dict[str, typing.Any]] = (
+        dataclasses.field(default=None, compare=False))
     # Who chose the store, for errors: "flavor m1 extra spec ...".
-    source: object = dataclasses.field(default=None, compare=False)
+    source: typing.Optional[str] = dataclasses.field(default=None,
+                                                     compare=False)
     # Stores the image is copied to once it is active (image_copies), and
     # who named them.
-    copy_to: tuple = ()
-    copy_source: object = dataclasses.field(default=None, compare=False)
+    copy_to: typing.Tuple[str, ...] = ()
+    copy_source: typing.Optional[str] = dataclasses.field(default=None,
+                                                          compare=False)
 
-    def headers(self):
+    def headers(self) -> typing.Dict[str, str]:
         """Headers for the upload request of this image only."""
         if self.store is None:
             return {}
@@ -61,27 +69,31 @@ class UploadTarget:
         return headers
 
 
-def is_safe_header_value(value):
+def is_safe_header_value(value: object) -> bool:
     return isinstance(value, str) and bool(value) and not _UNSAFE.search(
         value) and value.isprintable()
 
 
-def base_image_ref_of(instance):
+def base_image_ref_of(instance: typing.Any) -> typing.Optional[str]:
     """The image an instance was booted from, or None (volume-backed)."""
     image_ref = getattr(instance, 'image_ref', None) or None
-    if image_ref and uuidutils.is_uuid_like(image_ref):
+    if isinstance(image_ref, str) and uuidutils.is_uuid_like(image_ref):
         return image_ref
     return None
 
 
-def _default_target(stores, reason, base_image_ref):
+def _default_target(stores: 'stores_mod.StoreList', reason: str,
+                    base_image_ref: typing.Optional[str]) -> UploadTarget:
     default = stores.default
     return UploadTarget(default.id if default else None, reason,
                         base_image_ref)
 
 
-def resolve_target_store(requested, base_image_ref,
-                         base_image_stores, stores):
+def resolve_target_store(
+        requested: typing.Optional['store_policy.StoreRequest'],
+        base_image_ref: typing.Optional[str],
+        base_image_stores: typing.Optional[typing.Sequence[str]],
+        stores: typing.Optional['stores_mod.StoreList']) -> UploadTarget:
     """Decide the target store of one upload.
 
     :param requested: a ``store_policy.StoreRequest`` (user, flavor,

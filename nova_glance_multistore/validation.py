@@ -17,18 +17,23 @@ unknown or read-only store after nova has paused the guest and read the
 disk; we refuse all three up front, from the store list.
 """
 
+import typing
+
 from nova_glance_multistore import exception
 from nova_glance_multistore import glance_flags
+from nova_glance_multistore import stores as stores_mod
 from nova_glance_multistore import target as target_mod
 
 
-def printable(value):
+def printable(value: object) -> str:
     """A store id as it may appear in a log line or an error message."""
     return repr(value) if not target_mod.is_safe_header_value(value) else \
         "'%s'" % value
 
 
-def refusal_reason(store_id, stores):
+def refusal_reason(store_id: object,
+                   stores: typing.Optional[stores_mod.StoreList]
+                   ) -> typing.Optional[str]:
     """Why ``store_id`` cannot take an upload, or None when it can."""
     if stores is None:
         return ('multi-store is not enabled in Glance (GET /v2/info/stores '
@@ -45,13 +50,14 @@ def refusal_reason(store_id, stores):
     return None
 
 
-def valid_store_ids(stores):
+def valid_store_ids(stores: typing.Optional[stores_mod.StoreList]) -> str:
     if stores is None:
         return 'none (multi-store is off)'
     return ', '.join(stores.writable_ids()) or 'none'
 
 
-def validate_target(image_id, upload_target, stores):
+def validate_target(image_id: str, upload_target: target_mod.UploadTarget,
+                    stores: typing.Optional[stores_mod.StoreList]) -> None:
     """Raise StoreRefused unless the target can take the upload.
 
     A target without a store (multi-store off, nothing configured) is

@@ -14,8 +14,13 @@
 
 import abc
 import dataclasses
+import typing
 
 from nova.compute import task_states
+
+if typing.TYPE_CHECKING:  # pragma: no cover
+    from nova_glance_multistore import stores as stores_mod
+    from nova_glance_multistore import target as target_mod
 
 NAMESPACE = 'nova_glance_multistore.upload_hooks'
 
@@ -29,10 +34,11 @@ _KIND_BY_TASK_STATE = {
 }
 
 
-def upload_kind(instance):
+def upload_kind(instance: typing.Any) -> str:
     """'snapshot', 'backup' or 'shelve', from the instance's task state."""
-    return _KIND_BY_TASK_STATE.get(getattr(instance, 'task_state', None),
-                                   'snapshot')
+    kind: str = _KIND_BY_TASK_STATE.get(
+        getattr(instance, 'task_state', None), 'snapshot')
+    return kind
 
 
 @dataclasses.dataclass
@@ -44,22 +50,23 @@ class UploadRequest:
     the last hook is validated against Glance before any data is read.
     """
 
-    context: object
-    instance: object
+    context: typing.Any  # nova's RequestContext
+    instance: typing.Any  # nova's Instance
     image_id: str
-    kind: str
-    base_image_ref: object
-    stores: object  # StoreList, or None when multi-store is off
-    glance: object  # GlanceFacts, to ask Glance more
-    target: object = None
+    kind: str  # 'snapshot', 'backup' or 'shelve'
+    base_image_ref: typing.Optional[str]
+    # The store list; None when multi-store is off in Glance.
+    stores: typing.Optional['stores_mod.StoreList']
+    glance: typing.Any  # GlanceFacts, to ask Glance more
+    target: typing.Optional['target_mod.UploadTarget'] = None
 
 
 class UploadHook(metaclass=abc.ABCMeta):
     """Base class of upload hooks; one instance per nova-compute."""
 
-    def __init__(self, conf):
+    def __init__(self, conf: typing.Any) -> None:
         self.conf = conf
 
     @abc.abstractmethod
-    def before_upload(self, request):
+    def before_upload(self, request: UploadRequest) -> None:
         """Inspect or change ``request.target``; raise to refuse."""
