@@ -43,6 +43,11 @@ def test_wheel_ships_only_the_shim_inside_nova(wheel):
     assert code[0].startswith('from nova_glance_multistore.driver import')
 
 
+def test_wheel_ships_the_type_marker(wheel):
+    # The hook contract is typed (PEP 561): third-party hooks type-check.
+    assert 'nova_glance_multistore/py.typed' in wheel.namelist()
+
+
 def test_wheel_entry_points(wheel):
     (eps,) = [n for n in wheel.namelist() if n.endswith('entry_points.txt')]
     text = wheel.read(eps).decode()
