@@ -40,11 +40,16 @@ BOOT_IMAGE_BYTES = 1024 * 1024
 class StoresClientMixin(object):
     """What every test class of the plugin shares.
 
-    The class-level skips (plugin or Glance not available) and
+    The class-level skips (plugin or Glance not available; with
+    ``skip_with_dedicated_store``, a dedicated store configured) and
     ``stores_client``, the plugin's image-stores client for the primary
-    user. Put it first among the bases so its ``super()`` calls reach
-    tempest's.
+    user (and ``admin_stores_client`` when the class has ``admin``
+    credentials). Put it first among the bases so its ``super()`` calls
+    reach tempest's.
     """
+
+    # Tests of where images go when nova-compute has no [glance] store.
+    skip_with_dedicated_store = False
 
     @classmethod
     def skip_checks(cls):
@@ -55,12 +60,20 @@ class StoresClientMixin(object):
                 '([service_available] nova_glance_multistore = False)')
         if not CONF.service_available.glance:
             raise cls.skipException('Glance is not available')
+        dedicated = CONF.nova_glance_multistore.dedicated_store
+        if cls.skip_with_dedicated_store and dedicated:
+            raise cls.skipException(
+                'nova-compute sends every image to the dedicated store %s '
+                '([nova_glance_multistore] dedicated_store)' % dedicated)
 
     @classmethod
     def setup_clients(cls):
         super(StoresClientMixin, cls).setup_clients()
         cls.stores_client = (
             cls.os_primary.nova_glance_multistore.ImageStoresClient())
+        if 'admin' in cls.credentials:
+            cls.admin_stores_client = (
+                cls.os_admin.nova_glance_multistore.ImageStoresClient())
 
 
 def image_id_from_response(resp):
@@ -285,6 +298,7 @@ class BaseImageStoresTest(MultistoreComputeTest):
     credentials = ['primary', 'admin']
     stores_option = None
     store_types = ()
+    skip_with_dedicated_store = True
 
     @classmethod
     def target_stores(cls):
@@ -293,21 +307,10 @@ class BaseImageStoresTest(MultistoreComputeTest):
     @classmethod
     def skip_checks(cls):
         super(BaseImageStoresTest, cls).skip_checks()
-        group = CONF.nova_glance_multistore
         if not cls.target_stores():
             raise cls.skipException(
                 'No %s to test ([nova_glance_multistore] %s is empty)' % (
                     cls.stores_option.replace('_', ' '), cls.stores_option))
-        if group.dedicated_store:
-            raise cls.skipException(
-                'nova-compute sends every image to the dedicated store %s'
-                % group.dedicated_store)
-
-    @classmethod
-    def setup_clients(cls):
-        super(BaseImageStoresTest, cls).setup_clients()
-        cls.admin_stores_client = (
-            cls.os_admin.nova_glance_multistore.ImageStoresClient())
 
     @classmethod
     def check_stores(cls):

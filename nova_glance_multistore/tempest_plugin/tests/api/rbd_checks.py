@@ -33,8 +33,6 @@ class CephNativeChecksMixin(object):
     def setup_clients(cls):
         super(CephNativeChecksMixin, cls).setup_clients()
         cls.admin_images_client = cls.os_admin.image_client_v2
-        cls.admin_stores_client = (
-            cls.os_admin.nova_glance_multistore.ImageStoresClient())
 
     @classmethod
     def rbd_store_pool(cls, store):

@@ -27,14 +27,7 @@ CONF = config.CONF
 class BaseImageStoreSnapshotTest(base.MultistoreComputeTest):
     """No dedicated store: images follow the instance's base image."""
 
-    @classmethod
-    def skip_checks(cls):
-        super(BaseImageStoreSnapshotTest, cls).skip_checks()
-        if CONF.nova_glance_multistore.dedicated_store:
-            raise cls.skipException(
-                'nova-compute sends every image to the dedicated store %s '
-                '([nova_glance_multistore] dedicated_store)'
-                % CONF.nova_glance_multistore.dedicated_store)
+    skip_with_dedicated_store = True
 
     @decorators.idempotent_id('c1ba12eb-ee69-4d15-b867-c36b66ad9b10')
     def test_snapshot_lands_in_base_image_store(self):

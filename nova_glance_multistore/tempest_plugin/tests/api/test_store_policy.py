@@ -41,22 +41,14 @@ class StorePolicyTest(base.MultistoreComputeTest):
     # Instance action event details (the error a user sees): 2.84.
     min_microversion = '2.84'
 
-    @classmethod
-    def skip_checks(cls):
-        super(StorePolicyTest, cls).skip_checks()
-        if CONF.nova_glance_multistore.dedicated_store:
-            # It would not change the order, but the dedicated-store
-            # phase runs only its own tests.
-            raise cls.skipException(
-                'nova-compute sends every image to the dedicated store %s'
-                % CONF.nova_glance_multistore.dedicated_store)
+    # A dedicated store would not change the order, but the
+    # dedicated-store phase runs only its own tests.
+    skip_with_dedicated_store = True
 
     @classmethod
     def setup_clients(cls):
         super(StorePolicyTest, cls).setup_clients()
         cls.admin_flavors_client = cls.os_admin.flavors_client
-        cls.admin_stores_client = (
-            cls.os_admin.nova_glance_multistore.ImageStoresClient())
 
     @classmethod
     def resource_setup(cls):
