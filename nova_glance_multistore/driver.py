@@ -46,10 +46,10 @@ class StoreAwareSnapshotMixin:
         opts.register_opts(conf)
         self._store_aware_uploads = uploads.StoreAwareUploads(conf)
         self._image_api = self._store_aware_uploads.image_api()
+        uploads_ = self._store_aware_uploads
         self.image_backend = ceph_native.StoreAwareImageBackend(
-            self.image_backend, conf, self._store_aware_uploads.targets,
-            self._store_aware_uploads.glance,
-            self._store_aware_uploads.pending)
+            self.image_backend, ceph_native.Collaborators(
+                conf, uploads_.targets, uploads_.glance, uploads_.pending))
 
     def _check_configured_store(self):
         try:

@@ -72,10 +72,10 @@ SERVICE = _P + 'image_api.StoreAwareImageService'
 IMAGE_API = _P + 'image_api.StoreAwareImageAPI'
 FACTS = _P + 'glance_client.GlanceFacts'
 DISK = _P + 'ceph_native.StoreAwareDisk'
-INTO_POOL = _P + 'ceph_native.snapshot_into_pool'
-REMOVE_CLONE = _P + 'ceph_native._remove_clone'
-REMOVE_SNAP = REMOVE_CLONE + ', ' + _P + 'ceph_native._remove_disk_snapshot'
-RETRY = _P + 'ceph_native.retry_pending_rbd_cleanups'
+INTO_POOL = _P + 'rbd_steps.snapshot_into_pool'
+REMOVE_CLONE = _P + 'rbd_steps.remove_clone_now'
+REMOVE_SNAP = REMOVE_CLONE + ', ' + _P + 'rbd_steps.remove_disk_snapshot_now'
+RETRY = _P + 'cleanups.retry_pending_rbd_cleanups'
 STORES_CHECK = _P + 'rbd_stores.check_fast_snapshot_targets'
 RBD_DRIVERS = (MIXIN + '._check_copy_on_write, ' + _P + 'cli.cmd_check, ' +
                _P + 'cli.cmd_pinned, ' + STORES_CHECK + ', ' + RETRY)
@@ -133,7 +133,7 @@ INTERNALS: tuple[Internal, ...] = (
     _i('nova.virt.libvirt.imagebackend.Rbd.rbd_name', INSTANCE_ATTRIBUTE,
        None, DISK, 'the name of the disk snapshotted'),
     _i('nova.storage.rbd_utils.rbd', ATTRIBUTE, None, _P + 'rbd_cow._rbd, ' +
-       _P + 'ceph_native._is_gone', 'librbd as nova imported it, or None'),
+       _P + 'rbd_steps.is_gone', 'librbd as nova imported it, or None'),
     _i('nova.storage.rbd_utils.rados', ATTRIBUTE, None, _P + 'rbd_cow._rados',
        'librados as nova imported it, or None'),
     _i('nova.storage.rbd_utils.RBDDriver.__init__', METHOD,

@@ -26,7 +26,7 @@ import time
 
 from oslo_log import log as logging
 
-from nova_glance_multistore import ceph_native
+from nova_glance_multistore import cleanups
 from nova_glance_multistore import exception
 from nova_glance_multistore import glance_client
 from nova_glance_multistore.hooks import base
@@ -315,7 +315,7 @@ class StoreAwareUploads:
                          '[libvirt] images_type is %(type)s now.',
                          {'count': len(rbd),
                           'type': _images_type(self.conf)})
-            rbd_attempted, rbd_failed = ceph_native.retry_pending_rbd_cleanups(
+            rbd_attempted, rbd_failed = cleanups.retry_pending_rbd_cleanups(
                 self.pending, rbd, deadline=deadline, clock=self._clock)
             attempted.extend(rbd_attempted)
             failed.extend(rbd_failed)

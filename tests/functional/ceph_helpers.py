@@ -155,9 +155,10 @@ def store_aware_disk(compute, instance, name, token='localenv'):
     from nova.virt.libvirt import imagebackend
     targets = image_api.UploadTargets()
     backend = ceph_native.StoreAwareImageBackend(
-        imagebackend.Backend(False), nova.conf.CONF, targets,
-        glance_client.GlanceFacts(), pending_cleanups.PendingCleanups(
-            os.path.join(compute.workdir, 'pending-cleanups.json')))
+        imagebackend.Backend(False), ceph_native.Collaborators(
+            nova.conf.CONF, targets, glance_client.GlanceFacts(),
+            pending_cleanups.PendingCleanups(
+                os.path.join(compute.workdir, 'pending-cleanups.json'))))
     disk = backend.by_libvirt_path(instance, 'vms/%s' % name,
                                    image_type='rbd')
     ctxt = compute.context()

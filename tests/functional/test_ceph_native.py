@@ -29,7 +29,7 @@ import os
 import pytest
 
 from localenv import ceph as ceph_env
-from nova_glance_multistore import ceph_native
+from nova_glance_multistore import rbd_steps
 from nova_glance_multistore.target import UploadTarget
 from tests.functional.ceph_helpers import admin
 from tests.functional.ceph_helpers import assert_stored
@@ -181,8 +181,8 @@ def test_mapping_from_config_when_detail_is_not_readable(
     image_id, url = snapshot(disk, targets, ctxt, queued, 'ceph0snap')
     assert url == 'rbd://%s/snapshots/%s/snap' % (c0.fsid, image_id)
     assert pool_state(c0)['snapshots'][image_id] == ['snap']
-    assert ceph_native.remove_clone(disk.driver, c0.fsid, 'snapshots',
-                                    image_id, disk._pending)
+    assert rbd_steps.remove_clone(disk.driver, c0.fsid, 'snapshots',
+                                  image_id, disk._with.pending)
     assert image_id not in pool_state(c0)['snapshots']
 
 

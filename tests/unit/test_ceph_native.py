@@ -26,6 +26,7 @@ from oslo_config import cfg
 import pytest
 
 from nova_glance_multistore import ceph_native
+from nova_glance_multistore import rbd_steps
 from nova_glance_multistore import exception
 from nova_glance_multistore import opts
 from nova_glance_multistore import pending_cleanups
@@ -85,7 +86,7 @@ class FakePending:
 
 
 def _snapshot(driver, pending):
-    return ceph_native.snapshot_into_pool(
+    return rbd_steps.snapshot_into_pool(
         driver, 'vms', 'disk', 'nova-snap', FSID, 'images', IMAGE, pending)
 
 
@@ -148,7 +149,7 @@ def image_not_found(monkeypatch):
     class ImageNotFound(Exception):
         pass
 
-    monkeypatch.setattr(ceph_native.rbd_utils, 'rbd',
+    monkeypatch.setattr(rbd_steps.rbd_utils, 'rbd',
                         types.SimpleNamespace(ImageNotFound=ImageNotFound),
                         raising=False)
     return ImageNotFound
@@ -243,9 +244,9 @@ USER = types.SimpleNamespace(roles=['member', 'reader'])
 
 def _disk(disk, target=target_mod.UploadTarget('ceph0', 'configured'),
           conf=None, glance=None, pending=None):
-    return ceph_native.StoreAwareDisk(
-        disk, conf or _conf(locations=['ceph0:%s:images' % FSID]),
-        FakeTargets(target), glance or FakeGlance(), pending or FakePending())
+    return ceph_native.StoreAwareDisk(disk, ceph_native.Collaborators(
+        conf or _conf(locations=['ceph0:%s:images' % FSID]),
+        FakeTargets(target), glance or FakeGlance(), pending or FakePending()))
 
 
 def _direct(disk):
@@ -341,8 +342,9 @@ def test_the_image_backend_hands_out_store_aware_disks():
 
     targets = FakeTargets(None)
     backend = ceph_native.StoreAwareImageBackend(
-        Backend(), _conf(), targets, FakeGlance(), FakePending())
+        Backend(), ceph_native.Collaborators(_conf(), targets, FakeGlance(),
+                                             FakePending()))
     disk = backend.by_libvirt_path('instance', '/path')
     assert isinstance(disk, ceph_native.StoreAwareDisk)
-    assert disk._targets is targets
+    assert disk._with.targets is targets
     assert backend.name == 'rbd'

@@ -24,7 +24,7 @@ import glanceclient.exc
 from oslo_config import cfg
 import pytest
 
-from nova_glance_multistore import ceph_native
+from nova_glance_multistore import cleanups
 from nova_glance_multistore import glance_client
 from nova_glance_multistore import opts
 from nova_glance_multistore import pending_cleanups as pc
@@ -188,7 +188,7 @@ class FakeRbd:
 def test_rbd_leftovers_are_retried_on_a_host_moved_off_rbd(tmp_path,
                                                            monkeypatch):
     driver = FakeRbd()
-    monkeypatch.setattr(ceph_native.rbd_utils, 'RBDDriver', lambda: driver)
+    monkeypatch.setattr(cleanups.rbd_utils, 'RBDDriver', lambda: driver)
     conf = make_conf()
     assert conf.libvirt.images_type == 'qcow2'
     host = make_host(tmp_path, FakeGlance(), conf)

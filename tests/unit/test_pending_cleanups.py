@@ -15,7 +15,7 @@
 import json
 import os
 
-from nova_glance_multistore import ceph_native
+from nova_glance_multistore import cleanups
 from nova_glance_multistore import pending_cleanups as pc
 
 
@@ -145,7 +145,7 @@ def test_rbd_retry_touches_only_its_cluster_and_keeps_failures(tmp_path):
     driver = FakeRbd('A', failing={'stuck'})
     stuck = pc.entry_key(pc.RBD_CLONE, fsid='A', pool='images',
                          image='stuck')
-    attempted, kept = ceph_native.retry_pending_rbd_cleanups(
+    attempted, kept = cleanups.retry_pending_rbd_cleanups(
         pending, pending.entries(), lambda: driver)
     assert len(attempted) == 3 and other not in attempted
     assert kept == [stuck, other]
@@ -166,7 +166,7 @@ def test_rbd_retry_with_ceph_unreachable_keeps_everything(tmp_path):
     def unreachable():
         raise IOError('connection timed out')
     key = pending.entries()[0][0]
-    assert ceph_native.retry_pending_rbd_cleanups(
+    assert cleanups.retry_pending_rbd_cleanups(
         pending, pending.entries(), unreachable) == ([key], [key])
     assert [k for k, _ in pending.entries()] == [key]
 

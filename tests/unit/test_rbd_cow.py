@@ -22,6 +22,7 @@ import types
 import pytest
 
 from nova_glance_multistore import ceph_native
+from nova_glance_multistore import rbd_steps
 from nova_glance_multistore import rbd_cow
 from tests.unit.test_ceph_native import CLONE_REMOVED
 from tests.unit.test_ceph_native import DISK_SNAPSHOT_REMOVED
@@ -67,7 +68,7 @@ def _cow_snapshot(driver, pending, monkeypatch, depth, max_depth):
         drv.calls.append(('clone-v2', dest_pool, dest_name))
         return depth
     monkeypatch.setattr(rbd_cow, 'clone', clone)
-    url = ceph_native.snapshot_into_pool(
+    url = rbd_steps.snapshot_into_pool(
         driver, 'vms', 'disk', 'nova-snap', FSID, 'images', IMAGE, pending,
         max_depth)
     return url, made
