@@ -43,5 +43,7 @@ class MultistoreHook(base.UploadHook):
                                                         request.instance)
         request.target = dataclasses.replace(
             chosen, source=chosen.source or chosen.reason,
-            copy_to=tuple(s for s in copy_to if s != chosen.store),
+            # The target itself is dropped after validation
+            # (image_copies.usable_copy_stores): a fallback may change it.
+            copy_to=tuple(copy_to),
             copy_source=copy_source)
