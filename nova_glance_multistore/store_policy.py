@@ -179,18 +179,7 @@ def option_findings(conf: typing.Any,
              'users may choose it'),
             (COPY_TO_STORES_OPT, group.copy_to_stores,
              'every image is copied to it')):
-        for store in names:
-            reason = validation.refusal_reason(store, stores)
-            if reason is None:
-                findings.append((True, '%s: %s is a writable Glance store '
-                                       '(%s)' % (option,
-                                                 validation.printable(store),
-                                                 role)))
-            else:
-                findings.append((False, '%s: %s is unusable: %s. Valid '
-                                        'stores: %s' % (
-                                            option, validation.printable(
-                                                store), reason,
-                                            validation.valid_store_ids(
-                                                stores))))
+        findings.extend(validation.store_finding(option + ':', store, stores,
+                                                 role)
+                        for store in names)
     return findings

@@ -347,15 +347,8 @@ class StoreAwareUploads:
             return [(True, '[glance] store is not set: snapshots go to the '
                            "base image's store or Glance's default store")
                     ] + policy
-        reason = validation.refusal_reason(store, stores)
-        if reason:
-            return [(False, '[glance] store %s is unusable: %s. Valid '
-                            'stores: %s' % (validation.printable(store),
-                                            reason,
-                                            validation.valid_store_ids(
-                                                stores)))] + policy
-        return [(True, '[glance] store %s is a writable Glance store' %
-                 validation.printable(store))] + policy
+        return [validation.store_finding('[glance] store', store, stores)
+                ] + policy
 
 
 def _images_type(conf):

@@ -56,6 +56,19 @@ def valid_store_ids(stores: typing.Optional[stores_mod.StoreList]) -> str:
     return ', '.join(stores.writable_ids()) or 'none'
 
 
+def store_finding(label: str, store_id: object,
+                  stores: typing.Optional[stores_mod.StoreList],
+                  role: typing.Optional[str] = None
+                  ) -> typing.Tuple[bool, str]:
+    """A start-up check's (ok, message) on a store nova.conf names."""
+    reason = refusal_reason(store_id, stores)
+    if reason is not None:
+        return (False, '%s %s is unusable: %s. Valid stores: %s' % (
+            label, printable(store_id), reason, valid_store_ids(stores)))
+    return (True, '%s %s is a writable Glance store%s' % (
+        label, printable(store_id), ' (%s)' % role if role else ''))
+
+
 def validate_target(image_id: str, upload_target: target_mod.UploadTarget,
                     stores: typing.Optional[stores_mod.StoreList]) -> None:
     """Raise StoreRefused unless the target can take the upload.
