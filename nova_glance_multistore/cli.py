@@ -133,68 +133,12 @@ def cmd_stores(conf, args, out):
 
 
 def cmd_check(conf, args, out):
-    from nova_glance_multistore import exception
-    from nova_glance_multistore import glance_client
-    from nova_glance_multistore.hooks import pipeline
-    from nova_glance_multistore import rbd_stores
-    from nova_glance_multistore.stores import StoreList
-    from nova_glance_multistore import uploads
+    from nova_glance_multistore import checks
 
-    findings = []
-    ctxt = None
-    try:
-        ctxt = glance_client.service_context(conf)
-        body = glance_client.GlanceFacts().stores_info(ctxt)
-        findings.append((True, 'Glance answers at its [glance] endpoint'))
-        if body is None:
-            findings.append((False, 'Glance multi-store is off '
-                                    '(GET /v2/info/stores answered 404)'))
-        else:
-            stores = StoreList.from_api(body)
-            findings.append((True, 'Glance multi-store is on: %s' % ', '.join(
-                s.id + (' (default)' if s.default else '') +
-                (' (read-only)' if s.read_only else '')
-                for s in stores.stores)))
-    except Exception as e:
-        findings.append((False, 'Glance cannot be reached: %s' % e))
-    try:
-        hooks = pipeline.UploadHookPipeline(conf)
-        findings.append((True, 'upload hooks load: %s' % ', '.join(
-            hooks.names)))
-        if ctxt is not None:
-            findings.extend(uploads.StoreAwareUploads(
-                conf, pipeline=hooks).check_configured_store(ctxt))
-    except exception.GlanceMultistoreError as e:
-        findings.append((False, str(e)))
-    if ctxt is not None:
-        glance = glance_client.GlanceFacts()
-        findings.extend(rbd_stores.check_fast_snapshot_targets(
-            conf, glance, ctxt))
-        findings.extend(_object_store_findings(conf, glance, ctxt))
-    if conf.libvirt.images_type == 'rbd':
-        from nova.storage import rbd_utils
-
-        from nova_glance_multistore import rbd_cow
-        findings.extend(rbd_cow.findings(conf, rbd_utils.RBDDriver()))
+    findings = checks.all_findings(conf)
     for ok, message in findings:
         out.write('%s %s\n' % ('OK  ' if ok else 'FAIL', message))
     return 0 if all(ok for ok, _ in findings) else 1
-
-
-def _object_store_findings(conf, glance, ctxt):
-    """How snapshots reach each store that is not rbd (stores/detail)."""
-    from nova_glance_multistore import store_details
-    from nova_glance_multistore import store_kinds
-
-    body = store_details.stores_detail(conf, glance, ctxt)
-    if body is None:
-        return [(True, '%s is not readable: the type of each store is '
-                       'unknown, uploads are sent with their size' %
-                 store_details.DETAIL)]
-    return [finding for finding in (
-        store_kinds.target_finding(entry)
-        for _, entry in sorted(store_details.entries(body).items()))
-        if finding is not None]
 
 
 def _mib(size):

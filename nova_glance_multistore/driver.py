@@ -21,6 +21,7 @@ from nova.virt.libvirt import driver as libvirt_driver
 from oslo_log import log as logging
 
 from nova_glance_multistore import ceph_native
+from nova_glance_multistore import checks
 from nova_glance_multistore import glance_client
 from nova_glance_multistore import opts
 from nova_glance_multistore import rbd_cow
@@ -54,7 +55,8 @@ class StoreAwareSnapshotMixin:
     def _check_configured_store(self):
         try:
             ctxt = glance_client.service_context(CONF)
-            findings = self._store_aware_uploads.check_configured_store(ctxt)
+            findings = checks.configured_stores(
+                CONF, self._store_aware_uploads.catalog, ctxt)
         except Exception as e:
             LOG.warning('Could not check [glance] store at start-up: %s', e)
             return
@@ -73,7 +75,7 @@ class StoreAwareSnapshotMixin:
         from nova.storage import rbd_utils
         try:
             findings = rbd_cow.in_native_thread(
-                rbd_cow.findings, CONF, rbd_utils.RBDDriver())
+                checks.copy_on_write, CONF, rbd_utils.RBDDriver())
         except Exception as e:
             LOG.warning('Could not check the copy-on-write preconditions at '
                         'start-up: %s', e)

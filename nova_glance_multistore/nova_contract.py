@@ -76,12 +76,13 @@ INTO_POOL = _P + 'rbd_steps.snapshot_into_pool'
 REMOVE_CLONE = _P + 'rbd_steps.remove_clone_now'
 REMOVE_SNAP = REMOVE_CLONE + ', ' + _P + 'rbd_steps.remove_disk_snapshot_now'
 RETRY = _P + 'cleanups.retry_pending_rbd_cleanups'
-STORES_CHECK = _P + 'rbd_stores.check_fast_snapshot_targets'
-RBD_DRIVERS = (MIXIN + '._check_copy_on_write, ' + _P + 'cli.cmd_check, ' +
-               _P + 'cli.cmd_pinned, ' + STORES_CHECK + ', ' + RETRY)
+STORES_CHECK = _P + 'checks.fast_snapshot_targets'
+RBD_DRIVERS = ', '.join((MIXIN + '._check_copy_on_write',
+                         _P + 'checks.all_findings', _P + 'cli.cmd_pinned',
+                         STORES_CHECK, RETRY))
 CONNECT = _P + 'rbd_cow.connect'
 CACHE = _P + 'rbd_cow.check_preconditions, ' + _P + 'rbd_cow.PreconditionCache'
-PROBE = _P + 'rbd_stores._probe_pool'
+PROBE = _P + 'checks._probe_pool'
 THREADS = SERVICE + '._upload_data, ' + _P + 'rbd_cow.in_native_thread'
 EVENTS = _P + 'instance_events.record_refusal'
 FLAVOR = _P + 'store_policy.flavor_extra_specs'
@@ -242,7 +243,8 @@ INTERNALS: tuple[Internal, ...] = (
        'getattr() and a default: renamed, it would read as unset')
     for path, used_by in (
         ('nova.objects.instance.Instance.uuid',
-         _P + 'uploads.StoreAwareUploads._discard, ' + EVENTS),
+         _P + 'cleanups.PendingCleanupRetries.image_left_behind, ' +
+         EVENTS),
         ('nova.objects.instance.Instance.host', EVENTS),
         ('nova.objects.instance.Instance.task_state',
          _P + 'hooks.base.upload_kind'),

@@ -253,27 +253,3 @@ def chain_depth(client, image):
     finally:
         for thing in reversed(opened):
             thing.close()
-
-
-def findings(conf, driver):
-    """``check``'s lines: the mode in force and each precondition."""
-    group = conf.glance_multistore
-    mode = group.ceph_native_snapshot
-    if mode != COPY_ON_WRITE:
-        return [(True, 'ceph-native snapshots are flattened clones '
-                       '([glance_multistore] ceph_native_snapshot = %s)'
-                 % mode)]
-    try:
-        checks = check_preconditions(driver)
-    except Exception as e:
-        return [(False, 'ceph-native snapshots: copy-on-write preconditions '
-                        'cannot be read: %s; snapshots are flattened' % e)]
-    missing = [p for p in checks if not p.ok]
-    state = ('in force' if not missing else 'configured but NOT in force: '
-             'snapshots are flattened')
-    lines = [(not missing, 'ceph-native snapshots: copy-on-write %s (chains '
-                           'of up to %d images)' % (
-                               state, group.copy_on_write_max_chain_depth))]
-    lines += [(p.ok, 'copy-on-write precondition %s' % p.describe())
-              for p in checks]
-    return lines

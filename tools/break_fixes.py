@@ -32,10 +32,10 @@ UNIT = 'tests/unit/'
 # (what the fix does, file, fixed text, broken text, guarding tests)
 BREAKS = [
     ("a 401/403 to the requester's context: nova's service user retries",
-     PKG + 'uploads.py', 'if result == _RESULTS.REFUSED:', 'if False:',
+     PKG + 'cleanups.py', 'if result == _RESULTS.REFUSED:', 'if False:',
      UNIT + 'test_cleanup_retries.py'),
     ('requester contexts are forgotten after a bounded time',
-     PKG + 'uploads.py', 'if now - since >= REQUESTER_CONTEXT_TTL:',
+     PKG + 'cleanups.py', 'if now - since >= REQUESTER_CONTEXT_TTL:',
      'if False:', UNIT + 'test_cleanup_retries.py'),
     ('an unparsable pending-cleanups file is moved aside',
      PKG + 'pending_cleanups.py',
@@ -47,12 +47,12 @@ BREAKS = [
      '                    self._save(entries)\n            except KeyError',
      UNIT + 'test_pending_cleanups.py'),
     ('rbd leftovers are retried whatever images_type is',
-     PKG + 'uploads.py', 'if rbd and self._clock() < deadline:',
+     PKG + 'cleanups.py', 'if rbd and self._clock() < deadline:',
      "if rbd and self._clock() < deadline and "
      "_images_type(self.conf) == 'rbd':",
      UNIT + 'test_cleanup_retries.py'),
     ('retries start nothing once the time budget is spent',
-     PKG + 'uploads.py',
+     PKG + 'cleanups.py',
      '            if self._clock() >= deadline:\n                break',
      '            if False:\n                break',
      UNIT + 'test_cleanup_retries.py'),

@@ -60,8 +60,8 @@ def attempted(proxy, ids):
 
 def wait_for_retry_worker(uploads, timeout=120):
     """The background retry (if any) has finished."""
-    assert uploads._retry_lock.acquire(timeout=timeout)
-    uploads._retry_lock.release()
+    assert uploads.cleanups._retry_lock.acquire(timeout=timeout)
+    uploads.cleanups._retry_lock.release()
 
 
 def clean_up_everything(compute, uploads):
@@ -69,7 +69,7 @@ def clean_up_everything(compute, uploads):
     compute.set('glance_multistore', 'pending_cleanups_retry_interval', 0)
     for _ in range(10):
         wait_for_retry_worker(uploads)
-        uploads._not_before.clear()
+        uploads.cleanups._not_before.clear()
         uploads.retry_pending_cleanups()
         wait_for_retry_worker(uploads)
         if not uploads.pending.entries():
@@ -203,7 +203,7 @@ def test_requester_token_refused_the_service_user_deletes_the_orphan(
     uploads = compute.driver._store_aware_uploads
     orphan = test_faults.snapshot_with_glance_killed(
         glance, proxy, compute, guest)
-    assert orphan in uploads._contexts
+    assert orphan in uploads.cleanups._contexts
     proxy.clear()
     proxy.fail_next(1, status=401, method='GET')
     uploads.retry_pending_cleanups()
@@ -215,7 +215,7 @@ def test_requester_token_refused_the_service_user_deletes_the_orphan(
                      ('DELETE', 'unused-without-keystone')]
     glance.assert_image_gone(orphan)
     assert uploads.pending_discards() == []
-    assert orphan not in uploads._contexts
+    assert orphan not in uploads.cleanups._contexts
 
 
 # -- nova's service user authenticates once, not per call --------------
@@ -339,7 +339,7 @@ def test_rbd_leftovers_of_a_host_moved_off_rbd_within_the_budget(
             uploads.retry_pending_cleanups()
             took = time.monotonic() - start
             wait_for_retry_worker(uploads)
-            failed = sorted(uploads._not_before)
+            failed = sorted(uploads.cleanups._not_before)
             print('OSD stopped: the retry returned after %.1f s (budget %d '
                   's); rbd leftovers attempted: %d of %d' % (
                       took, budget, len(failed), len(keys)))

@@ -93,7 +93,7 @@ def make_host(tmp_path, glance, conf=None):
     pending = pc.PendingCleanups(str(tmp_path / 'p.json'))
     host = uploads.StoreAwareUploads(conf or make_conf(), glance=glance,
                                      pipeline=object(), pending=pending)
-    host._clock = Clock()
+    host.cleanups._clock = Clock()
     return host
 
 
@@ -114,7 +114,7 @@ def test_refused_requester_context_falls_back_to_service_user(tmp_path,
     host.retry_pending_cleanups()
     assert glance.calls == [('user', 'i1'), ('user', 'i1'), (SERVICE, 'i1')]
     assert keys(host.pending) == []
-    assert host._contexts == {}
+    assert host.cleanups._contexts == {}
 
 
 def test_requester_context_is_forgotten_after_its_ttl(tmp_path, service):
@@ -124,17 +124,17 @@ def test_requester_context_is_forgotten_after_its_ttl(tmp_path, service):
                          ('user', 'third'): 'failed'})
     host = make_host(tmp_path, glance)
     host._discard('user', 'old', Instance())
-    host._clock.now += uploads.REQUESTER_CONTEXT_TTL - 1
+    host.cleanups._clock.now += cleanups.REQUESTER_CONTEXT_TTL - 1
     host._discard('user', 'new', Instance())
-    assert set(host._contexts) == {'new', 'old'}
-    host._clock.now += 2  # 'old' is past its TTL, 'new' is not
+    assert set(host.cleanups._contexts) == {'new', 'old'}
+    host.cleanups._clock.now += 2  # 'old' is past its TTL, 'new' is not
     del glance.calls[:]
     host.retry_pending_cleanups()
     assert sorted(glance.calls) == [(SERVICE, 'old'), ('user', 'new')]
-    assert set(host._contexts) == {'new'}
-    host._clock.now += uploads.REQUESTER_CONTEXT_TTL
+    assert set(host.cleanups._contexts) == {'new'}
+    host.cleanups._clock.now += cleanups.REQUESTER_CONTEXT_TTL
     host._discard('user', 'third', Instance())
-    assert set(host._contexts) == {'third'}  # the map does not grow
+    assert set(host.cleanups._contexts) == {'third'}  # the map does not grow
 
 
 def test_refused_user_delete_is_recorded_without_its_context(tmp_path):
@@ -142,7 +142,7 @@ def test_refused_user_delete_is_recorded_without_its_context(tmp_path):
     host = make_host(tmp_path, glance)
     host._discard('user', 'i', Instance())
     assert len(keys(host.pending)) == 1
-    assert host._contexts == {}
+    assert host.cleanups._contexts == {}
 
 
 class RaisingClient:
@@ -212,7 +212,7 @@ def test_budget_stops_starting_new_cleanups(tmp_path, service):
     host = None
 
     def slow(context, image_id):
-        host._clock.now += 2
+        host.cleanups._clock.now += 2
     glance = FakeGlance(default='failed', on_call=slow)
     host = make_host(tmp_path, glance, make_conf(
         pending_cleanups_time_budget=5))
@@ -232,7 +232,7 @@ def test_hung_glance_delays_the_snapshot_by_the_budget_only(tmp_path,
     glance = FakeGlance(on_call=hang)
     host = make_host(tmp_path, glance, make_conf(
         pending_cleanups_time_budget=1))
-    host._clock = time.monotonic  # the budget is real time here
+    host.cleanups._clock = time.monotonic  # the budget is real time here
     recorded = record(host, 3)
     try:
         host.retry_pending_cleanups()
@@ -247,8 +247,8 @@ def test_hung_glance_delays_the_snapshot_by_the_budget_only(tmp_path,
                    for r in caplog.records)
     finally:
         release.set()
-    assert host._retry_lock.acquire(timeout=30)  # the worker is done
-    host._retry_lock.release()
+    assert host.cleanups._retry_lock.acquire(timeout=30)  # the worker is done
+    host.cleanups._retry_lock.release()
     assert keys(host.pending) == recorded[1:]
 
 
@@ -259,11 +259,11 @@ def test_failed_leftover_waits_the_retry_interval(tmp_path, service):
     record(host, 2)
     host.retry_pending_cleanups()
     assert len(glance.calls) == 2
-    host._clock.now += 59
+    host.cleanups._clock.now += 59
     host.retry_pending_cleanups()
     assert len(glance.calls) == 2  # still in its interval
     glance.default = 'deleted'
-    host._clock.now += 1
+    host.cleanups._clock.now += 1
     host.retry_pending_cleanups()
     assert len(glance.calls) == 4
     assert keys(host.pending) == []

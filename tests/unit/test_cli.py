@@ -22,11 +22,11 @@ import types
 
 import pytest
 
+from nova_glance_multistore import checks
 from nova_glance_multistore import cli
 from nova_glance_multistore import exception
 from nova_glance_multistore import glance_client
 from nova_glance_multistore.hooks import pipeline
-from nova_glance_multistore import rbd_cow
 from nova_glance_multistore import rbd_stores
 from nova_glance_multistore import trash_pins
 from nova_glance_multistore import uploads
@@ -129,23 +129,17 @@ class Hooks:
         pass
 
 
-class Uploads:
-    findings = [(True, '[glance] store fast is a writable Glance store')]
-
-    def __init__(self, conf, pipeline=None):
-        assert isinstance(pipeline, Hooks)
-
-    def check_configured_store(self, ctxt):
-        assert ctxt == 'service-ctxt'
-        return self.findings
+def configured_stores(conf, catalog, ctxt):
+    assert ctxt == 'service-ctxt'
+    return [(True, '[glance] store fast is a writable Glance store')]
 
 
 @pytest.fixture
 def check_parts(monkeypatch, facts):
     monkeypatch.setattr(pipeline, 'UploadHookPipeline', Hooks)
-    monkeypatch.setattr(uploads, 'StoreAwareUploads', Uploads)
+    monkeypatch.setattr(checks, 'configured_stores', configured_stores)
     targets = [(True, 'no ceph-native path')]
-    monkeypatch.setattr(rbd_stores, 'check_fast_snapshot_targets',
+    monkeypatch.setattr(checks, 'fast_snapshot_targets',
                         lambda conf, glance, ctxt: targets)
     return targets
 
@@ -211,7 +205,7 @@ def test_check_on_rbd_hosts_adds_the_copy_on_write_findings(
         seen.append(driver)
         return [(False, 'copy-on-write: rbd_move_parent_to_trash_on_remove '
                         'false')]
-    monkeypatch.setattr(rbd_cow, 'findings', findings)
+    monkeypatch.setattr(checks, 'copy_on_write', findings)
     rc, out = run(cli.cmd_check, conf=_conf('rbd'))
     assert rc == 1 and seen == ['driver']
     assert out.endswith('FAIL copy-on-write: '

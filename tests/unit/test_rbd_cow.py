@@ -22,6 +22,7 @@ import types
 import pytest
 
 from nova_glance_multistore import ceph_native
+from nova_glance_multistore import checks
 from nova_glance_multistore import rbd_steps
 from nova_glance_multistore import rbd_cow
 from tests.unit.test_ceph_native import CLONE_REMOVED
@@ -180,16 +181,16 @@ def test_preconditions_are_cached_per_client(monkeypatch):
 
 
 def test_findings_say_the_mode_and_each_precondition(monkeypatch):
-    checks = [rbd_cow.Precondition('clone format 2', True, 'pacific'),
-              rbd_cow.Precondition('deep-flatten', False, 'missing', 'add')]
-    monkeypatch.setattr(rbd_cow, 'check_preconditions', lambda d: checks)
-    lines = rbd_cow.findings(Conf('copy-on-write'), None)
+    found = [rbd_cow.Precondition('clone format 2', True, 'pacific'),
+             rbd_cow.Precondition('deep-flatten', False, 'missing', 'add')]
+    monkeypatch.setattr(rbd_cow, 'check_preconditions', lambda d: found)
+    lines = checks.copy_on_write(Conf('copy-on-write'), None)
     assert lines[0] == (False, 'ceph-native snapshots: copy-on-write '
                                'configured but NOT in force: snapshots are '
                                'flattened (chains of up to 4 images)')
     assert lines[1:] == [
         (True, 'copy-on-write precondition clone format 2: pacific'),
         (False, 'copy-on-write precondition deep-flatten: missing (add)')]
-    assert rbd_cow.findings(Conf('flatten'), None) == [
+    assert checks.copy_on_write(Conf('flatten'), None) == [
         (True, 'ceph-native snapshots are flattened clones '
                '([glance_multistore] ceph_native_snapshot = flatten)')]

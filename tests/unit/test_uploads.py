@@ -22,6 +22,8 @@ import types
 from oslo_config import cfg
 import pytest
 
+from nova_glance_multistore import checks
+from nova_glance_multistore import cleanups
 from nova_glance_multistore import exception
 from nova_glance_multistore import opts
 from nova_glance_multistore import pending_cleanups
@@ -229,7 +231,7 @@ def test_image_glance_cannot_delete_now_is_recorded_with_its_context():
             raise RuntimeError('Glance went away')
     assert pending.added == [{'kind': pending_cleanups.GLANCE_IMAGE,
                               'image_id': IMAGE, 'instance_uuid': 'inst-1'}]
-    assert up._contexts == {IMAGE: ctxt}
+    assert up.cleanups._contexts == {IMAGE: ctxt}
 
 
 def test_image_gone_or_kept_is_not_recorded():
@@ -239,18 +241,22 @@ def test_image_gone_or_kept_is_not_recorded():
         with up.upload(object(), _instance(), IMAGE):
             raise RuntimeError('failed')
     assert pending.added == []
-    assert up._contexts == {}
+    assert up.cleanups._contexts == {}
+
+
+def _configured(up):
+    return checks.configured_stores(up.conf, up.catalog, object())
 
 
 def test_check_configured_store_findings():
     up, _, _, _ = _uploads(None)
-    ok, message = up.check_configured_store(object())[0]
+    ok, message = _configured(up)[0]
     assert ok and '[glance] store is not set' in message
     up, _, _, _ = _uploads(None, store='cheap')
-    assert up.check_configured_store(object()) == [
+    assert _configured(up) == [
         (True, "[glance] store 'cheap' is a writable Glance store")]
     up, _, _, _ = _uploads(None, store='web')
-    (ok, message), = up.check_configured_store(object())
+    (ok, message), = _configured(up)
     assert not ok
     assert "'web' is unusable: it is read-only" in message
     assert 'Valid stores: fast, cheap' in message
@@ -260,18 +266,18 @@ def test_check_configured_store_when_glance_cannot_answer():
     error = exception.StoreCatalogUnavailable(reason='HTTP 500: boom')
     up, _, _, _ = _uploads(None, glance=FakeGlance(stores_error=error),
                            store='cheap')
-    (ok, message), = up.check_configured_store(object())
+    (ok, message), = _configured(up)
     assert not ok
     assert message.startswith('Cannot read the Glance store list')
     assert 'HTTP 500: boom' in message
 
 
 def test_images_type_without_a_libvirt_group():
-    assert uploads._images_type(_conf()) is None
+    assert cleanups._images_type(_conf()) is None
     conf = _conf()
     conf.register_opt(cfg.StrOpt('images_type', default='rbd'),
                       group='libvirt')
-    assert uploads._images_type(conf) == 'rbd'
+    assert cleanups._images_type(conf) == 'rbd'
 
 
 class RefusingPipeline:
