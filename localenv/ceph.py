@@ -33,6 +33,7 @@ import uuid
 
 from localenv import common
 from localenv import secret_scan
+from localenv import service
 
 DEBIAN_PACKAGES = ('ceph-mon', 'ceph-osd', 'ceph-common', 'python3-rbd',
                    'python3-rados')
@@ -74,8 +75,10 @@ def import_bindings():
     import rbd  # noqa: F401
 
 
-class CephCluster:
+class CephCluster(service.Service):
     """One mon + one OSD; ``conf`` and ``admin_keyring`` for clients."""
+
+    missing_reason = staticmethod(missing_reason)
 
     def __init__(self, workdir, name='ceph', port=None,
                  objectstore='memstore', size_gib=4, client_op_timeout=30,
@@ -184,9 +187,7 @@ class CephCluster:
                          'base': base, 'low': low, 'high': low + 99})
 
     def start(self):
-        reason = missing_reason()
-        if reason:
-            raise RuntimeError(reason)
+        self.require()
         for sub in ('run', 'log', 'mon', 'osd', 'mgr'):
             os.makedirs(os.path.join(self.workdir, sub), exist_ok=True)
         self._write_conf()
@@ -286,8 +287,8 @@ class CephCluster:
         """A cephx user; returns the path of its keyring file."""
         keyring = os.path.join(self.workdir, 'client.%s.keyring' % name)
         args = ['auth', 'get-or-create', 'client.%s' % name]
-        for service, cap in caps.items():
-            args += [service, cap]
+        for daemon, cap in caps.items():
+            args += [daemon, cap]
         args += ['-o', keyring]
         self._ceph(*args, parse=False)
         self._register_keys()
@@ -319,9 +320,3 @@ class CephCluster:
         for process in reversed(self.processes):
             common.stop_process(process, grace=5)
         self.processes = []
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()

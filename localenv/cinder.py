@@ -40,6 +40,7 @@ import uuid
 from localenv import ceph as ceph_env
 from localenv import cloud_ini
 from localenv import common
+from localenv import service
 
 CINDER_REQUIREMENTS = ['cinder==29.0.0', 'python-cinderclient', 'PyMySQL']
 # (backend, pool, volume type) of the two tiers Glance's cinder stores use.
@@ -60,8 +61,12 @@ def missing_reason():
     return ceph_env.missing_reason()
 
 
-class CinderService:
+class CinderService(service.HttpService):
     """cinder-api, -scheduler and -volume; ``url`` once ``start`` returns."""
+
+    api_path = '/v3'
+
+    missing_reason = staticmethod(missing_reason)
 
     def __init__(self, workdir, cluster, keystone, database, mq,
                  backends=DEFAULT_BACKENDS, venv=None):
@@ -82,10 +87,6 @@ class CinderService:
             self.cluster_name, USER))
         self.conf = os.path.join(workdir, 'cinder.conf')
         self.logdir = os.path.join(workdir, 'logs')
-
-    @property
-    def url(self):
-        return 'http://127.0.0.1:%d/v3' % self.port
 
     @property
     def volume_types(self):
@@ -139,16 +140,6 @@ class CinderService:
         self.processes = []
         if os.path.exists(self.etc_keyring):
             os.remove(self.etc_keyring)
-
-    def __enter__(self):
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def _write_conf(self):
         sections = {

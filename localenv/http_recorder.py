@@ -24,6 +24,8 @@ import http.server
 import threading
 import urllib.parse
 
+from localenv import service
+
 HOP_BY_HOP = {'connection', 'keep-alive', 'transfer-encoding', 'te',
               'trailer', 'upgrade', 'proxy-connection'}
 
@@ -44,7 +46,7 @@ class RecordedRequest:
             self.fault, self.status, self.refused)
 
 
-class RecordingProxy:
+class RecordingProxy(service.Service):
     def __init__(self, upstream_url):
         parsed = urllib.parse.urlparse(upstream_url)
         self.upstream = (parsed.hostname, parsed.port)

@@ -31,6 +31,7 @@ import textwrap
 import urllib.request
 
 from localenv import common
+from localenv import service
 
 KEYSTONE_REQUIREMENTS = ['keystone==30.0.0']
 ADMIN_PASSWORD = 'localenv-admin'
@@ -75,7 +76,9 @@ def ensure_keystone_venv():
     return common.ensure_venv('keystone-venv', KEYSTONE_REQUIREMENTS)
 
 
-class KeystoneServer:
+class KeystoneServer(service.HttpService):
+    api_path = '/v3'
+
     def __init__(self, workdir, venv=None, database=None):
         """``database``: an oslo.db URL (default: sqlite in ``workdir``)."""
         self.workdir = workdir
@@ -88,10 +91,6 @@ class KeystoneServer:
         self.process = None
         self.passwords = {}
         self._admin_token = None
-
-    @property
-    def url(self):
-        return 'http://127.0.0.1:%d/v3' % self.port
 
     def _manage(self, *args, env=None):
         common.run([os.path.join(self.venv, 'bin', 'keystone-manage'),

@@ -25,7 +25,6 @@ snapshot.
 
 import glob
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -34,15 +33,13 @@ import time
 import uuid
 
 from localenv import common
+from localenv import libvirt_host
 from localenv import processes
+from localenv import service
 
 LIBVIRTD = '/usr/sbin/libvirtd'
 DEBIAN_PACKAGES = ('libvirt-daemon', 'libvirt-daemon-driver-qemu',
                    'libvirt-clients', 'qemu-system-x86', 'qemu-utils')
-# Host directory -> name of its private copy under the daemon's workdir.
-PRIVATE_DIRS = (('/etc/libvirt', 'etc'), ('/run/libvirt', 'run-state'),
-                ('/var/lib/libvirt', 'lib'), ('/var/cache/libvirt', 'cache'),
-                ('/var/log/libvirt', 'log'))
 
 
 def missing_reason():
@@ -67,67 +64,10 @@ def virt_type():
     return 'kvm' if os.access('/dev/kvm', os.R_OK | os.W_OK) else 'qemu'
 
 
-def prepare_host():
-    """The ``libvirt-qemu`` user libvirtd insists on, even running as root."""
-    if subprocess.run(['id', 'libvirt-qemu'], capture_output=True).returncode:
-        subprocess.run(['useradd', '--system', '--no-create-home',
-                        '--shell', '/usr/sbin/nologin', 'libvirt-qemu'],
-                       check=True)
-
-
-QEMU_CONF_TEXT = textwrap.dedent('''\
-    # written by nova-glance-multistore localenv
-    user = "root"
-    group = "root"
-    dynamic_ownership = 0
-    security_driver = "none"
-    cgroup_controllers = [ ]
-    remember_owner = 0
-    stdio_handler = "file"
-    ''')
-
-
-def private_dirs(workdir):
-    """Create the daemon's private copies of libvirt's fixed directories.
-
-    ``/etc/libvirt`` starts as a copy of the host's (minus defined guests
-    and networks) with our ``qemu.conf``; the state directories start
-    empty.
-    """
-    mounts = []
-    for host_dir, name in PRIVATE_DIRS:
-        private = os.path.join(workdir, 'ns', name)
-        if host_dir == '/etc/libvirt' and not os.path.exists(private):
-            shutil.copytree(host_dir, private, symlinks=True,
-                            ignore=shutil.ignore_patterns('qemu', 'nwfilter'))
-            with open(os.path.join(private, 'qemu.conf'), 'w') as handle:
-                handle.write(QEMU_CONF_TEXT)
-        os.makedirs(private, exist_ok=True)
-        os.makedirs(host_dir, exist_ok=True)
-        mounts.append((private, host_dir))
-    return mounts
-
-
-def namespaced(command, mounts, hostname=None):
-    """``command`` run in a new mount namespace with ``mounts`` bound.
-
-    With ``hostname``, in a UTS namespace of its own too, under that host
-    name: libvirt reports it (nova's hypervisor host name), so two daemons
-    on this machine are two hypervisors to nova and placement.
-    """
-    steps = ['mount --bind %s %s' % (shlex.quote(src), shlex.quote(dst))
-             for src, dst in mounts]
-    flags = ['--mount']
-    if hostname:
-        flags.append('--uts')
-        steps.insert(0, 'hostname %s' % shlex.quote(hostname))
-    script = ' && '.join(steps + ['exec ' + shlex.join(command)])
-    return ['unshare'] + flags + ['--propagation', 'private', '--',
-                                  'sh', '-c', script]
-
-
-class Libvirtd:
+class Libvirtd(service.Service):
     """One libvirtd process with private sockets, state and config."""
+
+    missing_reason = staticmethod(missing_reason)
 
     def __init__(self, workdir, hostname=None):
         """``hostname``: the name libvirt reports; default this machine's."""
@@ -144,10 +84,8 @@ class Libvirtd:
             self.rundir, 'libvirt-sock')
 
     def start(self):
-        reason = missing_reason()
-        if reason:
-            raise RuntimeError(reason)
-        prepare_host()
+        self.require()
+        libvirt_host.prepare_host()
         os.makedirs(self.rundir, exist_ok=True)
         conf = os.path.join(self.workdir, 'libvirtd.conf')
         with open(conf, 'w') as handle:
@@ -160,10 +98,12 @@ class Libvirtd:
                 log_outputs = "3:file:%s"
                 ''' % (self.rundir, self.logfile)))
         with open(self.logfile + '.out', 'ab') as out:
+            command = [LIBVIRTD, '--config', conf, '--pid-file',
+                       os.path.join(self.rundir, 'libvirtd.pid')]
             self.process = subprocess.Popen(
-                namespaced([LIBVIRTD, '--config', conf, '--pid-file',
-                            os.path.join(self.rundir, 'libvirtd.pid')],
-                           private_dirs(self.workdir), self.hostname),
+                libvirt_host.namespaced(
+                    command, libvirt_host.private_dirs(self.workdir),
+                    self.hostname),
                 stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
         import libvirt
@@ -236,12 +176,6 @@ class Libvirtd:
             </disk>''') % (rbd_image, ceph_conf)
         return _define(self.uri, domain_xml(name, guest_uuid, None,
                                             disk_xml=disk), running)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 GUEST_PREFIX = 'instance-'

@@ -25,6 +25,7 @@ import subprocess
 import time
 
 from localenv import common
+from localenv import service
 
 MARIADBD = '/usr/sbin/mariadbd'
 INSTALL_DB = '/usr/bin/mariadb-install-db'
@@ -43,8 +44,10 @@ def missing_reason():
     return None
 
 
-class MariaDB:
+class MariaDB(service.Service):
     """One mariadbd; services reach it as ``USER`` over TCP."""
+
+    missing_reason = staticmethod(missing_reason)
 
     def __init__(self, workdir, port=None):
         self.workdir = workdir
@@ -61,9 +64,7 @@ class MariaDB:
             USER, PASSWORD, self.port, database)
 
     def start(self):
-        reason = missing_reason()
-        if reason:
-            raise RuntimeError(reason)
+        self.require()
         common.register_secret(PASSWORD, 'MariaDB password')
         os.makedirs(self.workdir, exist_ok=True)
         if not os.path.isdir(os.path.join(self.datadir, 'mysql')):

@@ -26,6 +26,7 @@ import textwrap
 import time
 
 from localenv import common
+from localenv import service
 
 SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server'
 EPMD = '/usr/bin/epmd'
@@ -49,7 +50,9 @@ def _port_open(port):
         return sock.connect_ex(('127.0.0.1', port)) == 0
 
 
-class RabbitMQ:
+class RabbitMQ(service.Service):
+    missing_reason = staticmethod(missing_reason)
+
     def __init__(self, workdir, port=None):
         self.workdir = workdir
         self._fixed_port = port
@@ -112,9 +115,7 @@ class RabbitMQ:
                 handle.write(text)
 
     def start(self, timeout=90):
-        reason = missing_reason()
-        if reason:
-            raise RuntimeError(reason)
+        self.require()
         common.register_secret(PASSWORD, 'RabbitMQ password')
         return common.retry_on_port_in_use(lambda: self._start(timeout))
 

@@ -30,6 +30,7 @@ import urllib.error
 import urllib.request
 
 from localenv import common
+from localenv import service
 
 DEBIAN_PACKAGES = ('radosgw',)
 DATA_POOL = 'default.rgw.buckets.data'
@@ -43,8 +44,10 @@ def missing_reason():
     return None
 
 
-class RadosGateway:
+class RadosGateway(service.HttpService):
     """radosgw serving S3 (and Swift through ``keystone``) on loopback."""
+
+    missing_reason = staticmethod(missing_reason)
 
     def __init__(self, cluster, keystone=None, name='rgw.x', port=None):
         self.cluster = cluster
@@ -52,10 +55,6 @@ class RadosGateway:
         self.name = name
         self.port = port or common.free_port()
         self.process = None
-
-    @property
-    def url(self):
-        return 'http://127.0.0.1:%d' % self.port
 
     @property
     def swift_url(self):
@@ -84,9 +83,7 @@ class RadosGateway:
         return '\n'.join(lines) + '\n'
 
     def start(self):
-        reason = missing_reason()
-        if reason:
-            raise RuntimeError(reason)
+        self.require()
         self.cluster.create_user(self.name, {'mon': 'allow rw',
                                              'osd': 'allow rwx'})
         with open(self.cluster.conf, 'a') as handle:
@@ -118,12 +115,6 @@ class RadosGateway:
             if self.process in self.cluster.processes:
                 self.cluster.processes.remove(self.process)
             self.process = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     # -- administration (as the cluster's admin) --------------------------
 
