@@ -40,26 +40,42 @@ BOOT_IMAGE_BYTES = 1024 * 1024
 class StoresClientMixin(object):
     """What every test class of the plugin shares.
 
-    The class-level skips (plugin or Glance not available; with
-    ``skip_with_dedicated_store``, a dedicated store configured) and
-    ``stores_client``, the plugin's image-stores client for the primary
-    user (and ``admin_stores_client`` when the class has ``admin``
-    credentials). Put it first among the bases so its ``super()`` calls
-    reach tempest's.
+    The class-level skips (plugin or Glance not available, or what the
+    class declares it needs: ``required_services``, ``required_options``;
+    with ``skip_with_dedicated_store``, a dedicated store configured) and
+    the clients: ``stores_client``, the plugin's image-stores client for
+    the primary user, and with ``admin`` credentials
+    ``admin_stores_client`` and the ``admin_clients`` the class names.
+    Put it first among the bases so its ``super()`` calls reach tempest's.
     """
 
     # Tests of where images go when nova-compute has no [glance] store.
     skip_with_dedicated_store = False
+    # [service_available] options the class needs besides the plugin's.
+    required_services = ()
+    # ([nova_glance_multistore] option, what is missing without it): the
+    # class is skipped while the option is empty or False.
+    required_options = ()
+    # Class attribute -> name of the admin client it is (os_admin.<name>).
+    admin_clients = {}
 
     @classmethod
     def skip_checks(cls):
         super(StoresClientMixin, cls).skip_checks()
-        if not CONF.service_available.nova_glance_multistore:
-            raise cls.skipException(
-                'nova-glance-multistore is not available '
-                '([service_available] nova_glance_multistore = False)')
-        if not CONF.service_available.glance:
-            raise cls.skipException('Glance is not available')
+        for service in ('nova_glance_multistore', 'glance') + tuple(
+                cls.required_services):
+            if not getattr(CONF.service_available, service):
+                raise cls.skipException(
+                    '%s is not available ([service_available] %s = False)'
+                    % (service, service))
+        group = CONF.nova_glance_multistore
+        for option, missing in cls.required_options:
+            value = getattr(group, option)
+            if not value:
+                raise cls.skipException('%s ([nova_glance_multistore] %s %s)'
+                                        % (missing, option, 'is empty' if
+                                           value is not False else
+                                           '= False'))
         dedicated = CONF.nova_glance_multistore.dedicated_store
         if cls.skip_with_dedicated_store and dedicated:
             raise cls.skipException(
@@ -74,6 +90,8 @@ class StoresClientMixin(object):
         if 'admin' in cls.credentials:
             cls.admin_stores_client = (
                 cls.os_admin.nova_glance_multistore.ImageStoresClient())
+            for attribute, client in cls.admin_clients.items():
+                setattr(cls, attribute, getattr(cls.os_admin, client))
 
 
 def image_id_from_response(resp):

@@ -35,13 +35,7 @@ class SiteSnapshotTest(rbd_checks.CephNativeChecksMixin,
 
     credentials = ['primary', 'admin']
 
-    @classmethod
-    def skip_checks(cls):
-        super(SiteSnapshotTest, cls).skip_checks()
-        if not CONF.nova_glance_multistore.site_stores:
-            raise cls.skipException(
-                'No sites to test ([nova_glance_multistore] site_stores is '
-                'empty)')
+    required_options = (('site_stores', 'No sites to test'),)
 
     @classmethod
     def resource_setup(cls):

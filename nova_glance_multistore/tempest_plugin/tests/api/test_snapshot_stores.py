@@ -50,14 +50,13 @@ class BaseImageStoreSnapshotTest(base.MultistoreComputeTest):
 class DedicatedStoreSnapshotTest(base.MultistoreComputeTest):
     """nova-compute's ``[glance] store`` receives every image."""
 
+    required_options = (('dedicated_store',
+                         'No dedicated snapshot store configured'),)
+
     @classmethod
     def skip_checks(cls):
         super(DedicatedStoreSnapshotTest, cls).skip_checks()
         cls.dedicated_store = CONF.nova_glance_multistore.dedicated_store
-        if not cls.dedicated_store:
-            raise cls.skipException(
-                'No dedicated snapshot store configured '
-                '([nova_glance_multistore] dedicated_store is empty)')
         # Boot from another store, so following the base image would fail.
         cls.avoid_boot_stores = (cls.dedicated_store,)
 
@@ -69,19 +68,18 @@ class DedicatedStoreSnapshotTest(base.MultistoreComputeTest):
         except ValueError as exc:
             raise lib_exc.InvalidConfiguration(str(exc))
 
-    @decorators.idempotent_id('2fa1a1a9-5417-473b-8d67-2b05516ed88f')
-    def test_dedicated_store_snapshot(self):
-        server = self.create_server()
-        image = self.snapshot(server['id'])
+    def _assert_lands_in_dedicated_store(self, make_image):
+        image = make_image(self.create_server()['id'])
         self.assertInStore(image, self.dedicated_store,
                            "nova-compute's [glance] store")
 
+    @decorators.idempotent_id('2fa1a1a9-5417-473b-8d67-2b05516ed88f')
+    def test_dedicated_store_snapshot(self):
+        self._assert_lands_in_dedicated_store(self.snapshot)
+
     @decorators.idempotent_id('f25bd8a4-1c53-4aad-b98c-225c2f059503')
     def test_dedicated_store_backup(self):
-        server = self.create_server()
-        image = self.backup(server['id'])
-        self.assertInStore(image, self.dedicated_store,
-                           "nova-compute's [glance] store")
+        self._assert_lands_in_dedicated_store(self.backup)
 
 
 class CephNativeSnapshotTest(rbd_checks.CephNativeChecksMixin,
@@ -90,13 +88,7 @@ class CephNativeSnapshotTest(rbd_checks.CephNativeChecksMixin,
 
     credentials = ['primary', 'admin']
 
-    @classmethod
-    def skip_checks(cls):
-        super(CephNativeSnapshotTest, cls).skip_checks()
-        if not CONF.nova_glance_multistore.ceph_native:
-            raise cls.skipException(
-                'No ceph-native snapshots expected '
-                '([nova_glance_multistore] ceph_native = False)')
+    required_options = (('ceph_native', 'No ceph-native snapshots expected'),)
 
     @classmethod
     def resource_setup(cls):

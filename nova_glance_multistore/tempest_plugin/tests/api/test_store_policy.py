@@ -45,10 +45,7 @@ class StorePolicyTest(base.MultistoreComputeTest):
     # dedicated-store phase runs only its own tests.
     skip_with_dedicated_store = True
 
-    @classmethod
-    def setup_clients(cls):
-        super(StorePolicyTest, cls).setup_clients()
-        cls.admin_flavors_client = cls.os_admin.flavors_client
+    admin_clients = {'admin_flavors_client': 'flavors_client'}
 
     @classmethod
     def resource_setup(cls):

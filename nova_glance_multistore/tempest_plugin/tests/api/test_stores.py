@@ -27,13 +27,7 @@ class ExpectedStoresTest(base.StoresClientMixin, test.BaseTestCase):
 
     credentials = ['primary']
 
-    @classmethod
-    def skip_checks(cls):
-        super(ExpectedStoresTest, cls).skip_checks()
-        if not CONF.nova_glance_multistore.expected_stores:
-            raise cls.skipException(
-                'No stores expected ([nova_glance_multistore] '
-                'expected_stores is empty)')
+    required_options = (('expected_stores', 'No stores expected'),)
 
     @decorators.idempotent_id('eb91dc35-9405-4fbb-bbe0-2cec900ff853')
     def test_expected_stores_enabled(self):

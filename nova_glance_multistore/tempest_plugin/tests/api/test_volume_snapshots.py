@@ -30,17 +30,8 @@ class CinderStoreSnapshotTest(base.BaseImageStoresTest):
     stores_option = 'cinder_stores'
     store_types = ('cinder',)
 
-    @classmethod
-    def skip_checks(cls):
-        super(CinderStoreSnapshotTest, cls).skip_checks()
-        if not CONF.service_available.cinder:
-            raise cls.skipException(
-                'Cinder is not available ([service_available] cinder)')
-
-    @classmethod
-    def setup_clients(cls):
-        super(CinderStoreSnapshotTest, cls).setup_clients()
-        cls.admin_volumes_client = cls.os_admin.volumes_client_latest
+    required_services = ('cinder',)
+    admin_clients = {'admin_volumes_client': 'volumes_client_latest'}
 
     @classmethod
     def check_stores(cls):
@@ -86,12 +77,7 @@ class CinderStoreSnapshotTest(base.BaseImageStoresTest):
 class VolumeBackedSnapshotTest(base.MultistoreComputeTest):
     """nova-api snapshots volume-backed servers; the plugin is not asked."""
 
-    @classmethod
-    def skip_checks(cls):
-        super(VolumeBackedSnapshotTest, cls).skip_checks()
-        if not CONF.service_available.cinder:
-            raise cls.skipException(
-                'Cinder is not available ([service_available] cinder)')
+    required_services = ('cinder',)
 
     @decorators.idempotent_id('46ce160a-fae1-4b37-832e-061180f02d18')
     def test_volume_backed_snapshot_is_nova_apis_image_of_volume_snapshots(
