@@ -44,22 +44,35 @@ class StoreNotSelectable(StoreRefused):
 
 
 class StoreCatalogUnavailable(GlanceMultistoreError):
+    """No store can be validated, so none is chosen blindly."""
+
     msg_fmt = ("Cannot read Glance's store list (GET /v2/info/stores): "
                "%(reason)s")
 
 
 class UploadHookNotFound(GlanceMultistoreError):
+    """A hook nova.conf names is not installed: a deployment error.
+
+    Install the package that registers it in the entry point namespace
+    into nova-compute's environment, or take its name out of
+    ``upload_hooks``.
+    """
+
     msg_fmt = ("Image upload hook(s) %(names)s named in [glance_multistore] "
                "upload_hooks are not installed in entry point namespace "
                "%(namespace)s. Installed: %(installed)s.")
 
 
 class UploadHookLoadFailed(GlanceMultistoreError):
+    """A hook is installed but its plugin cannot be imported or built."""
+
     msg_fmt = ("Image upload hook %(name)s from entry point namespace "
                "%(namespace)s failed to load: %(reason)s")
 
 
 class CephCloneLeftBehind(GlanceMultistoreError):
+    """The snapshot fails rather than stream over a clone still there."""
+
     msg_fmt = ("Ceph-native snapshot of image %(image_id)s into pool "
                "%(pool)s failed (%(reason)s), and Ceph could not be reached "
                "to remove the clone it made; it will be removed once Ceph "
