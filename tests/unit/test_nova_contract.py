@@ -23,6 +23,7 @@ from nova.image import glance
 from nova.objects import instance_action
 import pytest
 
+from nova_glance_multistore import contract_check
 from nova_glance_multistore import nova_contract as contract
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -39,7 +40,7 @@ def _listed(*paths):
 
 
 def test_installed_nova_keeps_the_contract():
-    problems = contract.check()
+    problems = contract_check.check()
     assert problems == [], 'nova moved:\n' + '\n'.join(problems)
 
 
@@ -51,17 +52,17 @@ def test_each_path_resolves(internal):
         path = path.rpartition('.')[0]  # its class; check() reads its source
     error = None
     try:
-        contract.resolve(path)
+        contract_check.resolve(path)
     except LookupError as e:
         error = e
     if error is not None:
         pytest.fail('%s does not resolve: %s' % (path, error), pytrace=False)
-    problems = contract.check([internal])
+    problems = contract_check.check([internal])
     assert problems == [], '\n'.join(problems)
 
 
-def test_importing_the_contract_imports_no_nova():
-    code = ('import sys; import nova_glance_multistore.nova_contract; '
+def test_importing_the_contract_and_its_check_imports_no_nova():
+    code = ('import sys; import nova_glance_multistore.contract_check; '
             "print(sorted(m for m in sys.modules if m.split('.')[0] == "
             "'nova'))")
     out = subprocess.run([sys.executable, '-c', code], cwd=ROOT, check=True,
@@ -81,13 +82,13 @@ def test_entries_are_well_formed():
         # used_by names our own code, and it is there.
         for user in internal.used_by.split(', '):
             assert user.startswith('nova_glance_multistore'), internal
-            contract.resolve(user)
+            contract_check.resolve(user)
 
 
 def test_a_method_gone_is_named(monkeypatch):
     monkeypatch.delattr(glance.GlanceImageServiceV2, '_upload_data',
                         raising=False)
-    assert contract.check(_listed(UPLOAD_DATA)) == [
+    assert contract_check.check(_listed(UPLOAD_DATA)) == [
         '%s is gone (nova.image.glance.GlanceImageServiceV2 has no '
         '_upload_data) (used by %s)' % (UPLOAD_DATA, SERVICE)]
 
@@ -98,7 +99,7 @@ def test_a_changed_signature_is_named(monkeypatch):
 
     monkeypatch.setattr(glance.GlanceImageServiceV2, '_upload_data',
                         _upload_data, raising=False)
-    assert contract.check(_listed(UPLOAD_DATA)) == [
+    assert contract_check.check(_listed(UPLOAD_DATA)) == [
         '%s signature changed: expected (self, context, image_id, data), '
         'nova has (self, context, image_id, data, extra) (used by %s)' % (
             UPLOAD_DATA, SERVICE)]
@@ -111,7 +112,7 @@ def test_a_classmethod_made_a_method_is_named(monkeypatch):
 
     monkeypatch.setattr(instance_action.InstanceActionEvent, 'event_start',
                         event_start)
-    problems = contract.check(_listed(
+    problems = contract_check.check(_listed(
         'nova.objects.instance_action.InstanceActionEvent.event_start'))
     assert len(problems) == 1, problems
     assert problems[0].startswith(
@@ -123,7 +124,7 @@ def test_a_constant_and_a_message_argument_moved_are_named(monkeypatch):
     monkeypatch.delattr(task_states, 'SHELVING_IMAGE_UPLOADING')
     monkeypatch.setattr(nova_exception.ImageUnacceptable, 'msg_fmt',
                         'Image %(image)s is unacceptable: %(reason)s')
-    problems = contract.check(_listed(
+    problems = contract_check.check(_listed(
         'nova.compute.task_states.SHELVING_IMAGE_UPLOADING',
         'nova.exception.ImageUnacceptable'))
     assert len(problems) == 2, problems
@@ -140,7 +141,7 @@ def test_a_call_nova_no_longer_makes_is_named(monkeypatch):
 
     monkeypatch.setattr(glance.GlanceImageServiceV2, '_update_v2',
                         _update_v2)
-    problems = contract.check(_listed(
+    problems = contract_check.check(_listed(
         'nova.image.glance.GlanceImageServiceV2._update_v2'))
     assert [p.partition(' (used by')[0] for p in problems] == [
         "nova.image.glance.GlanceImageServiceV2._update_v2 no longer "
@@ -195,7 +196,7 @@ def test_fake_nova_moves_are_each_named(fake_nova):
         Internal('ngm_fake_broken.Driver', contract.CLASS, None, 'us.h',
                  'subclassed'),
     ]
-    assert contract.check(internals) == [
+    assert contract_check.check(internals) == [
         'ngm_fake_nova.Driver.image_backend is gone (no self.image_backend '
         '= in ngm_fake_nova.Driver) (used by us.a)',
         "ngm_fake_nova.Driver.snapshot no longer contains "
