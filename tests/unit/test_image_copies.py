@@ -12,10 +12,11 @@
 
 """The background copy's branches, with Glance's answers scripted.
 
-The functional tests copy for real (test_store_policy, test_ceph_native,
-test_threading_modes); here the answers a real Glance gives rarely or
-only under load (409 while a location task runs, a deleted image, a copy
-that never settles) are reached on purpose.
+The functional tests copy for real (test_store_policy,
+ceph_native/test_rbd_guest_snapshot, test_threading_modes); here the
+answers a real Glance gives rarely or only under load (409 while a
+location task runs, a deleted image, a copy that never settles) are
+reached on purpose.
 """
 
 import logging
