@@ -219,3 +219,38 @@ def snapshot_guest(compute, instance, token, ceph_glance, kind='snapshot'):
     image_id = compute.create_queued_image(ctxt, instance, kind)
     compute.snapshot(ctxt, instance, image_id)
     return image_id
+
+
+def assert_only_the_image_left(cluster, image_id, disk_name):
+    """Pool ``snapshots`` holds the image alone; no disk snapshot is left."""
+    state = pool_state(cluster)
+    assert state['snapshots'] == {image_id: ['snap']}
+    assert state['vms'][disk_name] == []
+
+
+def snap_of(cluster, pool, image_id):
+    """Snapshot ``snap`` of an image: (is it protected, its parent or None).
+
+    None: ``parent_info()`` says ImageNotFound, a flattened clone.
+    """
+    import rbd
+    client = admin(cluster)
+    try:
+        with client.open_ioctx(pool) as ioctx:
+            with rbd.Image(ioctx, image_id, snapshot='snap') as image:
+                try:
+                    parent = image.parent_info()
+                except rbd.ImageNotFound:
+                    parent = None
+                return image.is_protected_snap('snap'), parent
+    finally:
+        client.shutdown()
+
+
+def demo_context(compute, keystone):
+    token, body = keystone.token('demo', 'demo')
+    ctxt = compute.context(project_id=body['token']['project']['id'],
+                           user_id=body['token']['user']['id'])
+    ctxt.auth_token = token
+    ctxt.roles = [r['name'] for r in body['token']['roles']]
+    return ctxt

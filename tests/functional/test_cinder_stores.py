@@ -36,7 +36,7 @@ from localenv import glance as glance_env
 from localenv import keystone as keystone_env
 from localenv import mariadb as mariadb_env
 from localenv import rabbitmq as rabbitmq_env
-from tests.functional import conftest as env
+from tests.functional import guest_images as env
 
 pytestmark = pytest.mark.usefixtures('real_cinder', 'real_libvirt')
 

@@ -31,7 +31,7 @@ import pytest
 from localenv import http_recorder
 from nova_glance_multistore import glance_client
 from nova_glance_multistore import pending_cleanups as pc
-from tests.functional import conftest as env
+from tests.functional import guest_images as env
 from tests.functional import test_faults
 
 

@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from tests.functional import conftest as env
+from tests.functional import guest_images as env
 
 CLI = [sys.executable, '-m', 'nova_glance_multistore.cli']
 

@@ -24,7 +24,7 @@ import sys
 
 import pytest
 
-from tests.functional import conftest as env
+from tests.functional import guest_images as env
 
 # What must never reach an operator's terminal without --debug.
 NOISE = ('eventlet', 'Eventlet', 'oslo_service', 'Loading backend',

@@ -22,7 +22,7 @@ import copy
 from nova import exception as nova_exception
 import pytest
 
-from tests.functional import conftest as env
+from tests.functional import guest_images as env
 
 
 def test_only_a_404_proves_an_image_gone(glance, proxy):

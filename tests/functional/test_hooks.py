@@ -23,7 +23,7 @@ from stevedore import extension
 from nova_glance_multistore import exception
 from nova_glance_multistore.hooks import base
 from nova_glance_multistore.hooks import pipeline
-from tests.functional import conftest as env
+from tests.functional import guest_images as env
 
 HOOKDIST = os.path.join(os.path.dirname(__file__), 'hookdist')
 

@@ -25,7 +25,7 @@ import sys
 
 import pytest
 
-from tests.functional import conftest as env
+from tests.functional import guest_images as env
 from tests.functional import threading_modes
 
 CONCURRENT = 16

@@ -15,7 +15,7 @@
 import pytest
 
 from nova_glance_multistore import exception
-from tests.functional import conftest as env
+from tests.functional import guest_images as env
 
 
 @pytest.fixture

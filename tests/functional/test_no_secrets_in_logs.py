@@ -26,7 +26,7 @@ from localenv import libvirt as libvirt_env
 from localenv import mariadb as mariadb_env
 from localenv import secret_scan
 from nova_glance_multistore import exception
-from tests.functional import conftest as env
+from tests.functional import guest_images as env
 
 
 def test_token_not_logged_on_success_or_refusal(

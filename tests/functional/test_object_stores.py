@@ -36,7 +36,7 @@ from localenv import ceph as ceph_env
 from localenv import glance as glance_env
 from localenv import keystone as keystone_env
 from localenv import rgw as rgw_env
-from tests.functional import conftest as env
+from tests.functional import guest_images as env
 
 pytestmark = pytest.mark.usefixtures('real_rgw', 'real_libvirt')
 

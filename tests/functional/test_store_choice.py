@@ -18,7 +18,7 @@ import os
 import pytest
 
 from nova_glance_multistore import exception
-from tests.functional import conftest as env
+from tests.functional import guest_images as env
 
 
 def test_snapshot_goes_to_base_image_store(glance, boot, workdir):

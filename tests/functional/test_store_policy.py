@@ -26,7 +26,7 @@ import pytest
 
 from nova_glance_multistore import exception
 from nova_glance_multistore import store_policy
-from tests.functional import conftest as env
+from tests.functional import guest_images as env
 from tests.functional import test_cli
 
 KEY = store_policy.SNAPSHOT_STORE_KEY

@@ -18,7 +18,7 @@ The concurrent-snapshot load test runs in both modes too (test_load.py).
 
 import pytest
 
-from tests.functional import conftest as env
+from tests.functional import guest_images as env
 from tests.functional import threading_modes
 
 

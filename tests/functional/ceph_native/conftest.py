@@ -26,9 +26,7 @@ import pytest
 from localenv import ceph as ceph_env
 from localenv import libvirt as libvirt_env
 from nova_glance_multistore.target import UploadTarget
-from tests.functional.ceph_helpers import admin
 from tests.functional.ceph_helpers import create_rbd_disk
-from tests.functional.ceph_helpers import pool_state
 from tests.functional.ceph_helpers import rbd_compute_host
 from tests.functional.ceph_helpers import rbd_glance
 from tests.functional.ceph_helpers import SERVICE_TOKEN
@@ -177,32 +175,6 @@ def rbd_guest(rbd_compute, libvirtd, clusters, rbd_disk):
         yield guest
 
 
-def assert_only_the_image_left(cluster, image_id, disk_name):
-    """Pool ``snapshots`` holds the image alone; no disk snapshot is left."""
-    state = pool_state(cluster)
-    assert state['snapshots'] == {image_id: ['snap']}
-    assert state['vms'][disk_name] == []
-
-
-def snap_of(cluster, pool, image_id):
-    """Snapshot ``snap`` of an image: (is it protected, its parent or None).
-
-    None: ``parent_info()`` says ImageNotFound, a flattened clone.
-    """
-    import rbd
-    client = admin(cluster)
-    try:
-        with client.open_ioctx(pool) as ioctx:
-            with rbd.Image(ioctx, image_id, snapshot='snap') as image:
-                try:
-                    parent = image.parent_info()
-                except rbd.ImageNotFound:
-                    parent = None
-                return image.is_protected_snap('snap'), parent
-    finally:
-        client.shutdown()
-
-
 # -- real Keystone: the service role comes from nova's service token ----
 
 @pytest.fixture(scope='package')
@@ -275,15 +247,6 @@ def ks_guest(ks_compute, libvirtd, clusters):
     disk = create_rbd_disk(compute, clusters[0])
     with running_guest(compute, libvirtd, clusters[0], disk) as guest:
         yield guest
-
-
-def demo_context(compute, keystone):
-    token, body = keystone.token('demo', 'demo')
-    ctxt = compute.context(project_id=body['token']['project']['id'],
-                           user_id=body['token']['user']['id'])
-    ctxt.auth_token = token
-    ctxt.roles = [r['name'] for r in body['token']['roles']]
-    return ctxt
 
 
 # -- a Ceph OSD stopped in the middle of the ceph-native path -----------

@@ -25,7 +25,7 @@ from tests.functional.ceph_helpers import assert_stored
 from tests.functional.ceph_helpers import pool_state
 from tests.functional.ceph_helpers import SERVICE_TOKEN
 from tests.functional.ceph_helpers import wait_active
-from tests.functional import conftest as env
+from tests.functional import guest_images as env
 
 pytestmark = pytest.mark.usefixtures('real_ceph')
 

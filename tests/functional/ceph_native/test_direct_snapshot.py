@@ -26,8 +26,8 @@ from localenv import ceph as ceph_env
 from nova_glance_multistore import rbd_steps
 from tests.functional.ceph_helpers import pool_state
 from tests.functional.ceph_helpers import read_image
+from tests.functional.ceph_helpers import snap_of
 from tests.functional.ceph_helpers import wait_active
-from tests.functional.ceph_native.conftest import snap_of
 
 pytestmark = pytest.mark.usefixtures('real_ceph')
 

@@ -21,11 +21,11 @@ import logging
 
 import pytest
 
+from tests.functional.ceph_helpers import assert_only_the_image_left
 from tests.functional.ceph_helpers import assert_stored
 from tests.functional.ceph_helpers import pool_state
 from tests.functional.ceph_helpers import read_image
-from tests.functional.ceph_native.conftest import assert_only_the_image_left
-from tests.functional.ceph_native.conftest import snap_of
+from tests.functional.ceph_helpers import snap_of
 
 pytestmark = pytest.mark.usefixtures('real_ceph')
 

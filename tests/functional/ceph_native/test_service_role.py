@@ -20,14 +20,14 @@ for a plain project member.
 
 import pytest
 
+from tests.functional.ceph_helpers import assert_only_the_image_left
 from tests.functional.ceph_helpers import assert_stored
 from tests.functional.ceph_helpers import CLONED
+from tests.functional.ceph_helpers import demo_context
 from tests.functional.ceph_helpers import stored_object_size
 from tests.functional.ceph_helpers import STREAMED
 from tests.functional.ceph_helpers import USER_TOKEN
 from tests.functional.ceph_helpers import wait_active
-from tests.functional.ceph_native.conftest import assert_only_the_image_left
-from tests.functional.ceph_native.conftest import demo_context
 
 pytestmark = pytest.mark.usefixtures('real_ceph')
 
