@@ -29,8 +29,8 @@ from oslo_log import log as logging
 
 from nova_glance_multistore import exception
 from nova_glance_multistore import rbd_cow
-from nova_glance_multistore import rbd_stores
 from nova_glance_multistore import rbd_steps
+from nova_glance_multistore import rbd_stores
 
 LOG = logging.getLogger(__name__)
 

@@ -231,8 +231,8 @@ def test_nova_own_direct_snapshot_and_a_second_snapshot_of_the_disk(
 def test_shelve_and_unshelve(world, cluster, cow_glance, base_image,
                              libvirtd):
     """nova's unshelve clones the shelve image, then flattens the disk."""
-    from nova.virt.libvirt import imagebackend
     from localenv import libvirt as libvirt_env
+    from nova.virt.libvirt import imagebackend
     instance, disk, content = world.boot(base_image[0], 'images')
     image_id = world.snapshot(instance, kind='shelve')
     world.delete_instance(instance)  # shelve offload

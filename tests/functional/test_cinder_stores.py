@@ -176,8 +176,8 @@ def test_devstack_plugin_configures_cinder_stores(cinder, tmp_path):
     the image; tempest is told the cinder stores.
     """
     from localenv import devstack
-    from tests.functional.test_devstack_plugin import PluginDeployment
     from tests.functional.test_devstack_plugin import oslo_sections
+    from tests.functional.test_devstack_plugin import PluginDeployment
     keystone = cinder.keystone
     plugin = PluginDeployment(
         tmp_path, NGM_GLANCE_CINDER_STORES='tier1:glance-fast,'
@@ -212,8 +212,8 @@ def test_devstack_plugin_configures_cinder_stores(cinder, tmp_path):
 
 
 def test_devstack_plugin_leaves_cinder_stores_out_without_cinder(tmp_path):
-    from tests.functional.test_devstack_plugin import PluginDeployment
     from tests.functional.test_devstack_plugin import oslo_sections
+    from tests.functional.test_devstack_plugin import PluginDeployment
     plugin = PluginDeployment(tmp_path,
                               NGM_GLANCE_CINDER_STORES='tier1:glance-fast')
     os.makedirs(os.path.dirname(plugin.files.glance_api_conf), exist_ok=True)

@@ -26,10 +26,10 @@ from oslo_config import cfg
 import pytest
 
 from nova_glance_multistore import ceph_native
-from nova_glance_multistore import rbd_steps
 from nova_glance_multistore import exception
 from nova_glance_multistore import opts
 from nova_glance_multistore import pending_cleanups
+from nova_glance_multistore import rbd_steps
 from nova_glance_multistore import target as target_mod
 
 FSID = '8ae43f1f-31db-454f-8373-6055cf34e1bf'

@@ -23,8 +23,8 @@ import pytest
 
 from nova_glance_multistore import ceph_native
 from nova_glance_multistore import checks
-from nova_glance_multistore import rbd_steps
 from nova_glance_multistore import rbd_cow
+from nova_glance_multistore import rbd_steps
 from tests.unit.test_ceph_native import CLONE_REMOVED
 from tests.unit.test_ceph_native import DISK_SNAPSHOT_REMOVED
 from tests.unit.test_ceph_native import FakePending
