@@ -17,7 +17,6 @@ them, ``nova-glance-multistore check`` prints them and fails on any that
 does not hold. One place, so both say the same thing about the same host.
 """
 
-import typing
 import uuid
 
 from nova.storage import rbd_utils
@@ -32,8 +31,6 @@ from nova_glance_multistore import store_kinds
 from nova_glance_multistore import store_policy
 from nova_glance_multistore import stores as stores_mod
 from nova_glance_multistore import validation
-
-Finding = typing.Tuple[bool, str]
 
 
 def all_findings(conf):

@@ -76,7 +76,7 @@ class StoresClientMixin(object):
                                         % (missing, option, 'is empty' if
                                            value is not False else
                                            '= False'))
-        dedicated = CONF.nova_glance_multistore.dedicated_store
+        dedicated = group.dedicated_store
         if cls.skip_with_dedicated_store and dedicated:
             raise cls.skipException(
                 'nova-compute sends every image to the dedicated store %s '

@@ -26,13 +26,11 @@ class CephNativeChecksMixin(object):
     """``assertCephNative`` for test classes with admin credentials.
 
     Put it before ``MultistoreComputeTest`` among the bases and list
-    ``admin`` in the class's ``credentials``.
+    ``admin`` in the class's ``credentials``. A class naming
+    ``admin_clients`` of its own keeps ``admin_images_client`` in them.
     """
 
-    @classmethod
-    def setup_clients(cls):
-        super(CephNativeChecksMixin, cls).setup_clients()
-        cls.admin_images_client = cls.os_admin.image_client_v2
+    admin_clients = {'admin_images_client': 'image_client_v2'}
 
     @classmethod
     def rbd_store_pool(cls, store):
