@@ -85,8 +85,7 @@ def run_demo(workdir):
         for label, kind, store, expected in plan:
             common.log('running: %s' % label)
             compute.set('glance', 'store', store)
-            instance.task_state = {'snapshot': 'image_snapshot',
-                                   'backup': 'image_backup'}[kind]
+            instance.task_state = nova_compute.TASK_STATES[kind]
             image_id = compute.create_queued_image(ctxt, instance, kind)
             start = time.monotonic()
             error = None

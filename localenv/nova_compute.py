@@ -31,6 +31,10 @@ import sys
 
 from localenv import common
 
+# The instance task state nova-api sets before each kind of upload.
+TASK_STATES = {'snapshot': 'image_snapshot', 'backup': 'image_backup',
+               'shelve': 'shelving'}
+
 _STATE = {}
 
 

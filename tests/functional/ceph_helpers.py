@@ -22,6 +22,7 @@ import os
 
 from localenv import ceph as ceph_env
 from localenv import glance as glance_env
+from localenv import nova_compute
 from nova_glance_multistore import ceph_native
 from nova_glance_multistore import glance_client
 from nova_glance_multistore import image_api
@@ -208,14 +209,12 @@ SERVICE_TOKEN = 'roles:member,reader,service'
 USER_TOKEN = 'roles:member,reader'
 
 
-def snapshot_guest(compute, instance, token, ceph_glance, kind='snapshot'):
+def snapshot_guest(compute, instance, token, kind='snapshot'):
     """nova-api's queued image of ``kind``, then the driver's snapshot()."""
     ctxt = compute.context()
     ctxt.auth_token = token
     ctxt.roles = token[len('roles:'):].split(',')
-    instance.task_state = {'snapshot': 'image_snapshot',
-                           'backup': 'image_backup',
-                           'shelve': 'shelving'}[kind]
+    instance.task_state = nova_compute.TASK_STATES[kind]
     image_id = compute.create_queued_image(ctxt, instance, kind)
     compute.snapshot(ctxt, instance, image_id)
     return image_id

@@ -24,6 +24,7 @@ import subprocess
 import time
 
 from localenv import libvirt as libvirt_env
+from localenv import nova_compute
 
 
 STORE_ORDER = ['fast', 'cheap', 'archive', 'web']
@@ -53,10 +54,7 @@ class Guest:
 
     def snapshot(self, kind='snapshot', on_task_state=None):
         """nova-api's queued image, then the driver's snapshot(); image id."""
-        task_state = {'snapshot': 'image_snapshot',
-                      'backup': 'image_backup',
-                      'shelve': 'shelving'}[kind]
-        self.instance.task_state = task_state
+        self.instance.task_state = nova_compute.TASK_STATES[kind]
         ctxt = self.compute.context()
         image_id = self.compute.create_queued_image(ctxt, self.instance,
                                                     kind)

@@ -153,9 +153,7 @@ class RbdGuest:
     def snapshot_into(self, store, token=SERVICE_TOKEN, kind='snapshot'):
         """``[glance] store = store``, then snapshot_guest(); the image id."""
         self.compute.set('glance', 'store', store)
-        # snapshot_guest() does not use its ceph_glance argument.
-        return snapshot_guest(self.compute, self.instance, token,
-                              ceph_glance=None, kind=kind)
+        return snapshot_guest(self.compute, self.instance, token, kind=kind)
 
 
 @contextlib.contextmanager
