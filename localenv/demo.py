@@ -95,7 +95,9 @@ def run_demo(workdir):
                 error = e
             seconds = time.monotonic() - start
             chosen, reason = decisions.decisions.get(image_id, ('-', '-'))
-            image = glance.image(image_id)
+            # A refused upload deletes its image: Glance's 404 is its absence.
+            image = (glance.image(image_id)
+                     if glance.image_status(image_id) != 404 else None)
             if error is None:
                 result = 'stores=%s status=%s size=%s' % (
                     image['stores'], image['status'], image['size'])
